@@ -1,0 +1,103 @@
+"""Configuration of every function, read from environment variables only.
+
+The same code runs on AWS (values set by ``template.yaml``'s ``Globals``) and on a laptop
+against moto (values set by the local stack). Variables:
+
+``TABLE_NAME``                  DynamoDB job table (partition key ``jobId``). Required.
+``OWNER_INDEX_NAME``            GSI on the job table keyed ``owner`` / ``createdAt`` (default ``owner-index``).
+``IDEMPOTENCY_TABLE_NAME``      DynamoDB table for Powertools Idempotency (key ``id``, TTL ``expiration``).
+``IDEMPOTENCY_TTL_SECONDS``     how long an identical process request is answered from the record (default 3600).
+``BUCKET_NAME``                 private data bucket (uploads/, results/, async/). Required.
+``ENDPOINT_NAME``               SageMaker asynchronous inference endpoint name.
+``MAX_UPLOAD_BYTES``            largest accepted upload (default 2 GiB = 2147483648).
+``MULTIPART_THRESHOLD_BYTES``   declared sizes above this get a multipart upload (default 100 MiB).
+``MULTIPART_PART_BYTES``        part size of a multipart upload (default 64 MiB; S3 needs >= 5 MiB).
+``INLINE_UPLOAD_MAX_BYTES``     largest base64 inline upload, decoded (default 4 MiB).
+``UPLOAD_URL_TTL_SECONDS``      lifetime of presigned PUT / part URLs (default 3600).
+``DOWNLOAD_URL_TTL_SECONDS``    lifetime of presigned GET URLs (default 300).
+``INVOCATION_TIMEOUT_SECONDS``  SageMaker async invocation timeout (default 3600, the maximum).
+``ALLOWED_ORIGIN``              the web app origin answered in CORS headers (default ``*`` only for local use).
+``MODEL_CARD_URI``              classifier card: ``s3://bucket/key`` or a local file path.
+``APP_VERSION``                 version reported by ``/healthz`` (default: the layer's version).
+``AWS_ENDPOINT_URL``            boto3's own override (a moto server locally); read by botocore itself.
+``AWS_REGION`` / ``AWS_DEFAULT_REGION``  region of every client.
+Powertools reads its own: ``POWERTOOLS_SERVICE_NAME``, ``POWERTOOLS_METRICS_NAMESPACE``,
+``POWERTOOLS_LOG_LEVEL``, ``POWERTOOLS_TRACE_DISABLED``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+from . import __version__
+
+MiB = 1024 * 1024
+GiB = 1024 * MiB
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:  # a misconfigured deployment must fail loudly, not guess
+        raise RuntimeError(f"environment variable {name} must be an integer, got {raw!r}") from exc
+
+
+def _required(name: str) -> str:
+    value = os.environ.get(name, "")
+    if not value:
+        raise RuntimeError(f"environment variable {name} is not set")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    table_name: str
+    owner_index_name: str
+    idempotency_table_name: str
+    idempotency_ttl_seconds: int
+    bucket_name: str
+    endpoint_name: str
+    max_upload_bytes: int
+    multipart_threshold_bytes: int
+    multipart_part_bytes: int
+    inline_upload_max_bytes: int
+    upload_url_ttl_seconds: int
+    download_url_ttl_seconds: int
+    invocation_timeout_seconds: int
+    allowed_origin: str
+    model_card_uri: str
+    app_version: str
+    aws_endpoint_url: str
+
+
+def load_settings() -> Settings:
+    return Settings(
+        table_name=_required("TABLE_NAME"),
+        owner_index_name=os.environ.get("OWNER_INDEX_NAME", "owner-index"),
+        idempotency_table_name=os.environ.get("IDEMPOTENCY_TABLE_NAME", ""),
+        idempotency_ttl_seconds=_int("IDEMPOTENCY_TTL_SECONDS", 3600),
+        bucket_name=_required("BUCKET_NAME"),
+        endpoint_name=os.environ.get("ENDPOINT_NAME", ""),
+        max_upload_bytes=_int("MAX_UPLOAD_BYTES", 2 * GiB),
+        multipart_threshold_bytes=_int("MULTIPART_THRESHOLD_BYTES", 100 * MiB),
+        multipart_part_bytes=max(5 * MiB, _int("MULTIPART_PART_BYTES", 64 * MiB)),
+        inline_upload_max_bytes=_int("INLINE_UPLOAD_MAX_BYTES", 4 * MiB),
+        upload_url_ttl_seconds=_int("UPLOAD_URL_TTL_SECONDS", 3600),
+        download_url_ttl_seconds=_int("DOWNLOAD_URL_TTL_SECONDS", 300),
+        invocation_timeout_seconds=min(3600, _int("INVOCATION_TIMEOUT_SECONDS", 3600)),
+        allowed_origin=os.environ.get("ALLOWED_ORIGIN", "*"),
+        model_card_uri=os.environ.get("MODEL_CARD_URI", ""),
+        app_version=os.environ.get("APP_VERSION", __version__),
+        aws_endpoint_url=os.environ.get("AWS_ENDPOINT_URL", ""),
+    )
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    """Settings of this process (read once per cold start; tests call ``settings.cache_clear()``)."""
+    return load_settings()

@@ -1,0 +1,1 @@
+"""Brain-MRI slice classification (glioma / meningioma / no_tumor / pituitary)."""

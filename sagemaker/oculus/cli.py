@@ -1,0 +1,176 @@
+"""The ``oculus`` command line.
+
+Exit codes: 0 success; 1 unexpected internal error; 2 usage error; 3 the input cannot be used
+(bad scan, unsafe archive, ...); 4 an engine or model is unavailable here; 5 some images of a
+``classify`` batch failed (the others were answered).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import traceback
+from pathlib import Path
+
+from . import __version__
+from .errors import EngineUnavailableError, OculusError
+
+EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_INPUT, EXIT_UNAVAILABLE, EXIT_PARTIAL = 0, 1, 2, 3, 4, 5
+
+
+def _reduction(value: str) -> int:
+    number = int(value)
+    if not 0 <= number <= 99:
+        raise argparse.ArgumentTypeError("must be an integer from 0 to 99")
+    return number
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="oculus", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"oculus {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def mesh_flags(p: argparse.ArgumentParser) -> None:
+        p.add_argument("-o", "--output", type=Path, required=True, help="output folder")
+        p.add_argument("--reduction-percent", type=_reduction, default=90, help="triangles removed by decimation, 0-99 (default 90)")
+        p.add_argument("--no-smoothing", action="store_true", help="keep the raw voxel surface")
+        p.add_argument("--stl", action="store_true", help="also write one STL per structure")
+        p.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+    process = sub.add_parser("process", help="segment a CT/MR scan and build meshes, report and ZIP")
+    process.add_argument("scan", type=Path, help="NIfTI file, DICOM folder/.zip or multi-frame DICOM")
+    process.add_argument("--engine", choices=["auto", "totalsegmentator", "threshold"], default="auto")
+    process.add_argument("--task", default="total", help="TotalSegmentator task (total, total_mr, ...)")
+    process.add_argument("--fast", action="store_true", help="TotalSegmentator 3 mm fast model")
+    process.add_argument("--fastest", action="store_true", help="TotalSegmentator 6 mm model")
+    process.add_argument("--roi-subset", nargs="+", metavar="NAME", help="only these structures")
+    process.add_argument("--device", choices=["gpu", "cpu"], default="cpu")
+    mesh_flags(process)
+
+    mesh = sub.add_parser("mesh", help="mesh a label map you already have")
+    mesh.add_argument("label_map", type=Path)
+    mesh.add_argument("--task", default="total", help="TotalSegmentator task whose class names apply")
+    mesh.add_argument("--scan", type=Path, help="the scan the label map belongs to (for intensity stats)")
+    mesh_flags(mesh)
+
+    classify = sub.add_parser("classify", help="classify brain-MRI slices (JPEG/PNG/DICOM)")
+    classify.add_argument("images", type=Path, nargs="+")
+    classify.add_argument("--json", action="store_true", help="one JSON object per line, in order")
+    classify.add_argument("--model", type=Path, help="a model card (default: the shipped model)")
+
+    serve = sub.add_parser("serve", help="run the inference server (/ping, /invocations)")
+    serve.add_argument("--host", default=None, help="default 127.0.0.1 (OCULUS_HOST overrides)")
+    serve.add_argument("--port", type=int, default=None, help="default 8080")
+    return parser
+
+
+class _Bar:
+    """A tqdm progress bar on stderr fed by (stage, percent) callbacks."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.bar = None
+        if enabled:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=100, unit="%", file=sys.stderr, bar_format="{desc:<12} {bar} {n:.0f}% [{elapsed}]")
+
+    def __call__(self, stage: str, percent: float) -> None:
+        if self.bar is not None:
+            self.bar.set_description_str(stage)
+            self.bar.n = percent
+            self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _print_summary(summary: dict, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(summary))
+        return
+    engine = summary["engine"]
+    result = summary.get("result", {})
+    print(f"engine: {engine['name']} {engine.get('version', '')}" + (" (DEGRADED)" if engine.get("degraded") else ""))
+    if engine.get("note"):
+        print(f"note:   {engine['note']}")
+    print(f"structures: {result.get('structures')}  triangles: {result.get('triangles')}")
+    for warning in result.get("warnings", []):
+        print(f"warning: {warning}")
+    for entry in summary.get("files", []):
+        print(f"  {entry['name']:<32} {entry['size']:>12,d} B")
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .pipeline import ProcessOptions, classify_images, mesh_label_map, process_scan
+
+    if args.command == "serve":
+        from .server import serve
+
+        serve(args.host, args.port)
+        return EXIT_OK
+
+    if args.command == "classify":
+        from .classify import load_classifier
+
+        classifier = load_classifier(args.model) if args.model else load_classifier()
+        answers = classify_images(args.images, classifier)
+        for answer in answers:
+            if args.json:
+                print(json.dumps(answer), flush=True)
+            elif answer["ok"]:
+                print(f"{answer['image']}: {answer['predicted_class']} ({answer['confidence']:.2f}) - {answer['recommendation']}")
+            else:
+                print(f"{answer['image']}: error {answer['error']['code']}: {answer['error']['message']}")
+        return EXIT_OK if all(a["ok"] for a in answers) else EXIT_PARTIAL
+
+    options = ProcessOptions(
+        engine=getattr(args, "engine", "auto"),
+        task=args.task,
+        fast=getattr(args, "fast", False),
+        fastest=getattr(args, "fastest", False),
+        roi_subset=tuple(args.roi_subset) if getattr(args, "roi_subset", None) else None,
+        device=getattr(args, "device", "cpu"),
+        reduction_percent=args.reduction_percent,
+        smoothing=not args.no_smoothing,
+        stl=args.stl,
+    )
+    bar = _Bar(enabled=not args.json and sys.stderr.isatty())
+    try:
+        if args.command == "process":
+            summary = process_scan(args.scan, args.output, options, bar)
+        else:
+            summary = mesh_label_map(args.label_map, args.output, options, reference_scan=args.scan, progress=bar)
+    finally:
+        bar.close()
+    _print_summary(summary, args.json)
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _build_parser().parse_args(argv)
+    try:
+        return _run(args)
+    except EngineUnavailableError as exc:
+        _report_error(exc.to_dict(), getattr(args, "json", False))
+        return EXIT_UNAVAILABLE
+    except OculusError as exc:
+        _report_error(exc.to_dict(), getattr(args, "json", False))
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        return 130
+    except Exception:  # noqa: BLE001
+        traceback.print_exc()
+        return EXIT_INTERNAL
+
+
+def _report_error(error: dict, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps({"ok": False, "error": error}))
+    else:
+        print(f"error [{error['code']}]: {error['message']}", file=sys.stderr)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,59 @@
+"""Typed errors of the engine.
+
+Every failure the user can act on is an ``OculusError`` with a stable ``code`` (snake_case,
+part of the API contract: the server answers ``{"code", "message"}`` and the backend stores it
+on the failed job) and a message written for the person who uploaded the scan.
+"""
+
+from __future__ import annotations
+
+
+class OculusError(Exception):
+    """Base of all expected engine failures."""
+
+    code = "engine_error"
+    #: HTTP status the inference server answers with for this error.
+    http_status = 422
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+    def to_dict(self) -> dict[str, str]:
+        return {"code": self.code, "message": self.message}
+
+    def __str__(self) -> str:  # pragma: no cover - trivial
+        return f"{self.code}: {self.message}"
+
+
+class InputError(OculusError):
+    """The input scan or image cannot be used (corrupt, wrong kind, unsafe)."""
+
+    code = "invalid_input"
+
+
+class UnsupportedFormatError(InputError):
+    code = "unsupported_format"
+
+
+class UnsafeArchiveError(InputError):
+    code = "unsafe_archive"
+
+
+class SegmentationError(OculusError):
+    code = "segmentation_failed"
+    http_status = 500
+
+
+class EngineUnavailableError(OculusError):
+    """A requested engine cannot run here (e.g. TotalSegmentator weights are missing)."""
+
+    code = "engine_unavailable"
+    http_status = 503
+
+
+class ModelError(OculusError):
+    code = "model_error"
+    http_status = 500

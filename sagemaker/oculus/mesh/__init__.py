@@ -1,0 +1,1 @@
+"""Label map -> one closed, smoothed, decimated surface per structure, and its exports."""

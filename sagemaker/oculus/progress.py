@@ -1,0 +1,22 @@
+"""Progress reporting: a callable taking (stage, percent 0-100)."""
+
+from __future__ import annotations
+
+from typing import Callable, Protocol
+
+
+class Progress(Protocol):
+    def __call__(self, stage: str, percent: float) -> None: ...
+
+
+def no_progress(stage: str, percent: float) -> None:
+    """Progress sink that ignores everything."""
+
+
+def scaled(progress: Progress, start: float, end: float) -> Callable[[str, float], None]:
+    """Map a sub-task's 0-100 onto [start, end] of the parent's progress."""
+
+    def report(stage: str, percent: float) -> None:
+        progress(stage, start + (end - start) * max(0.0, min(100.0, percent)) / 100.0)
+
+    return report

@@ -1,0 +1,1 @@
+"""Segmentation engines: each turns a ``Volume`` into a ``Segmentation`` (a label map + names)."""

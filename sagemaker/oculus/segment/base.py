@@ -1,0 +1,60 @@
+"""What every segmentation engine takes and returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from ..progress import Progress, no_progress
+from ..volume import Volume
+
+
+@dataclass(frozen=True)
+class SegmentOptions:
+    task: str = "total"  # TotalSegmentator task: total, total_mr, ...
+    fast: bool = False
+    fastest: bool = False
+    roi_subset: tuple[str, ...] | None = None
+    device: str = "cpu"  # "gpu" | "cpu"
+
+
+@dataclass(frozen=True)
+class EngineInfo:
+    """Which engine produced a segmentation, stated plainly in every output."""
+
+    name: str  # "totalsegmentator" | "threshold" | "labels"
+    version: str
+    task: str | None = None
+    degraded: bool = False
+    #: One sentence for the user, e.g. why the threshold fallback ran instead of TotalSegmentator.
+    note: str = ""
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "task": self.task,
+            "degraded": self.degraded,
+            "note": self.note,
+        }
+
+
+@dataclass
+class Segmentation:
+    """A label map on the volume's grid: 0 is background, ``classes`` names the others."""
+
+    labels: np.ndarray  # integer array, same shape as the volume
+    affine: np.ndarray  # the volume's affine (voxel -> RAS+ mm)
+    classes: dict[int, str]  # label id -> structure name (TotalSegmentator's names)
+    engine: EngineInfo
+    warnings: list[str] = field(default_factory=list)
+
+
+class SegmentationEngine(Protocol):
+    name: str
+
+    def segment(
+        self, volume: Volume, options: SegmentOptions, progress: Progress = no_progress
+    ) -> Segmentation: ...

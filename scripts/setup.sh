@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Sets up everything IRIS Oculus needs on a fresh machine, and does nothing on a second run
+# unless a dependency list changed. Called by run-local.sh and run-tests.sh.
+#   --browser   also install Debian's Chromium (the browser tests need it)
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+WANT_BROWSER=0
+for arg in "$@"; do
+  case "$arg" in
+    --browser) WANT_BROWSER=1 ;;
+    *) echo "setup.sh: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
+
+say() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
+need() { command -v "$1" >/dev/null 2>&1 || { echo "setup.sh: '$1' is required but not installed" >&2; exit 1; }; }
+
+# The CPU build of torch 2.13.0 is published for CPython 3.11 (the one TotalSegmentator's
+# stack is verified on here); the Lambda code is 3.12-compatible and tested on this 3.11 too.
+PYTHON=${OCULUS_PYTHON:-}
+if [ -z "$PYTHON" ]; then
+  for candidate in python3.11 python3; do
+    if command -v "$candidate" >/dev/null 2>&1 && "$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
+      PYTHON=$candidate; break
+    fi
+  done
+fi
+[ -n "$PYTHON" ] || { echo "setup.sh: Python 3.11 is required (set OCULUS_PYTHON)" >&2; exit 1; }
+need node
+need npm
+
+stamp() { cat "$@" 2>/dev/null | sha256sum | cut -c1-16; }
+
+# --- Python: the product and its tests --------------------------------------------------
+PY_STAMP=$(stamp requirements-dev.txt sagemaker/requirements.txt sagemaker/pyproject.toml requirements-lambda.txt scripts/setup.sh)
+if [ ! -x .venv/bin/python ] || [ "$(cat .venv/.oculus-stamp 2>/dev/null)" != "$PY_STAMP" ]; then
+  say "Python environment (.venv): installing pinned dependencies (first run takes a few minutes)"
+  [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+  .venv/bin/python -m pip install --quiet --upgrade pip==26.3
+  # Install the CPU build first: a plain 'torch' requirement would pull a multi-GB CUDA build.
+  .venv/bin/pip install --quiet torch==2.13.0
+  .venv/bin/pip install --quiet -r requirements-dev.txt
+  [ -f requirements-lambda.txt ] && .venv/bin/pip install --quiet -r requirements-lambda.txt
+  .venv/bin/pip install --quiet --no-deps -e sagemaker
+  # PyPI's torchvision (pulled in by timm) does not load beside this torch build, and nothing
+  # on our inference path needs it.
+  .venv/bin/pip uninstall --quiet -y torchvision >/dev/null 2>&1 || true
+  echo "$PY_STAMP" > .venv/.oculus-stamp
+else
+  say "Python environment (.venv) is up to date"
+fi
+
+# --- Infrastructure-as-code tools (separate venv: aws-sam-cli pins its own botocore) ------
+if [ -f requirements-iac.txt ]; then
+  IAC_STAMP=$(stamp requirements-iac.txt)
+  if [ ! -x .venv-iac/bin/python ] || [ "$(cat .venv-iac/.oculus-stamp 2>/dev/null)" != "$IAC_STAMP" ]; then
+    say "IaC tools (.venv-iac): aws-sam-cli, checkov"
+    [ -x .venv-iac/bin/python ] || "$PYTHON" -m venv .venv-iac
+    .venv-iac/bin/python -m pip install --quiet --upgrade pip==26.3
+    .venv-iac/bin/pip install --quiet -r requirements-iac.txt
+    echo "$IAC_STAMP" > .venv-iac/.oculus-stamp
+  fi
+fi
+
+# --- Web app -------------------------------------------------------------------------------
+if [ -f frontend/package-lock.json ]; then
+  WEB_STAMP=$(stamp frontend/package-lock.json)
+  if [ ! -d frontend/node_modules ] || [ "$(cat frontend/node_modules/.oculus-stamp 2>/dev/null)" != "$WEB_STAMP" ]; then
+    say "web app: npm ci"
+    (cd frontend && npm ci --no-audit --no-fund --loglevel=error)
+    echo "$WEB_STAMP" > frontend/node_modules/.oculus-stamp
+  fi
+  BUILD_STAMP=$(find frontend -path frontend/node_modules -prune -o -path frontend/dist -prune -o -path frontend/test-results -prune -o -type f -print0 | sort -z | xargs -0 cat | sha256sum | cut -c1-16)
+  if [ ! -f frontend/dist/index.html ] || [ "$(cat frontend/dist/.oculus-stamp 2>/dev/null)" != "$BUILD_STAMP" ]; then
+    say "web app: building"
+    (cd frontend && npm run build --silent)
+    echo "$BUILD_STAMP" > frontend/dist/.oculus-stamp
+  fi
+fi
+
+# --- Browser for the end-to-end tests (Debian's Chromium; never a downloaded browser) -------
+if [ "$WANT_BROWSER" = 1 ] && ! command -v chromium >/dev/null 2>&1; then
+  say "installing Debian's chromium for the browser tests"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+fi
+say "ready"

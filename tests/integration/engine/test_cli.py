@@ -1,0 +1,78 @@
+"""The `oculus` command line, run as a user runs it (a subprocess), on real data."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import zipfile
+
+import pytest
+
+BRAIN = "brain-mri/Training"
+
+
+def oculus(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "oculus.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def test_mesh_existing_label_map(shared_data, tmp_path):
+    result = oculus("mesh", str(shared_data / "ct" / "example_seg.nii.gz"), "-o", str(tmp_path), "--stl", "--json")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["ok"] is True
+    assert summary["result"]["structures"] == 41
+    assert (tmp_path / "scene.glb").stat().st_size > 0
+    stls = list((tmp_path / "stl").glob("*.stl"))
+    assert len(stls) == 41
+    with zipfile.ZipFile(tmp_path / "result.zip") as archive:
+        assert {"scene.obj", "scene.mtl", "scene.glb", "report.json", "segmentation.nii.gz"} <= set(archive.namelist())
+
+
+def test_process_with_threshold_engine_says_it_is_degraded(shared_data, tmp_path):
+    result = oculus("process", str(shared_data / "ct" / "example_ct_sm.nii.gz"), "-o", str(tmp_path), "--engine", "threshold")
+    assert result.returncode == 0, result.stderr
+    assert "threshold" in result.stdout and "DEGRADED" in result.stdout
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["engine"]["name"] == "threshold" and report["engine"]["degraded"] is True
+
+
+def test_not_a_scan_exits_with_input_error(tmp_path):
+    bogus = tmp_path / "scan.nii.gz"
+    bogus.write_text("not a scan")
+    result = oculus("process", str(bogus), "-o", str(tmp_path / "out"), "--json")
+    assert result.returncode == 3
+    error = json.loads(result.stdout)["error"]
+    assert error["code"] and error["message"]
+
+
+def test_bad_reduction_percent_is_a_usage_error(shared_data, tmp_path):
+    result = oculus("mesh", str(shared_data / "ct" / "example_seg.nii.gz"), "-o", str(tmp_path), "--reduction-percent", "100")
+    assert result.returncode == 2
+    assert "0 to 99" in result.stderr
+
+
+@pytest.mark.slow
+def test_classify_many_images_json_lines_in_order(shared_data, tmp_path):
+    classes = ["glioma", "meningioma", "notumor", "pituitary"]
+    images = [sorted((shared_data / BRAIN / c).glob("*.jpg"))[i] for c in classes for i in range(50)]
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8\xff\xe0 truncated")
+    args = [str(p) for p in images[:100]] + [str(broken)] + [str(p) for p in images[100:]]
+
+    result = oculus("classify", *args, "--json")
+
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["image"] for line in lines] == args
+    assert result.returncode == 5  # one image failed, the other 200 were answered
+    assert lines[100]["ok"] is False and lines[100]["error"]["code"]
+    answered = [line for line in lines if line["ok"]]
+    assert len(answered) == 200
+    for line in answered:
+        assert abs(sum(line["probabilities"].values()) - 1) < 1e-4
+        assert line["predicted_class"] in line["probabilities"]
