@@ -2,7 +2,7 @@
 import { defineConfig } from 'vite';
 import react from '@vitejs/plugin-react';
 import tailwindcss from '@tailwindcss/vite';
-import { cspMeta, dracoDecoder } from './vite.plugins';
+import { cspMeta, dracoDecoder } from './vite.plugins.ts';
 
 export default defineConfig({
   plugins: [react(), tailwindcss(), dracoDecoder(), cspMeta()],
@@ -12,7 +12,7 @@ export default defineConfig({
     rolldownOptions: {
       output: {
         // three.js and the 3D viewer in their own chunk so the shell paints before WebGL code loads
-        advancedChunks: {
+        codeSplitting: {
           groups: [
             { name: 'three', test: /node_modules[\\/](three|@react-three)[\\/]/ },
           ],

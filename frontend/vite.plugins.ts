@@ -1,15 +1,14 @@
 // Build-time plugins: self-hosted Draco decoder and the Content-Security-Policy meta tag.
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Plugin } from 'vite';
 
-const require = createRequire(import.meta.url);
+const HERE = dirname(fileURLToPath(import.meta.url));
 const DRACO_FILES = ['draco_decoder.js', 'draco_decoder.wasm', 'draco_wasm_wrapper.js'];
 
 function dracoDir(): string {
-  const threePkg = require.resolve('three/package.json');
-  return join(dirname(threePkg), 'examples/jsm/libs/draco/gltf');
+  return join(HERE, 'node_modules/three/examples/jsm/libs/draco/gltf');
 }
 
 /** Serve three's Draco decoder under /draco/ (dev) and emit it into the build, so no CDN is needed. */

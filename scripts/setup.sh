@@ -44,25 +44,25 @@ if [ ! -x .venv/bin/python ] || [ "$(cat .venv/.oculus-stamp 2>/dev/null)" != "$
   .venv/bin/pip install --quiet -r requirements-dev.txt
   [ -f requirements-lambda.txt ] && .venv/bin/pip install --quiet -r requirements-lambda.txt
   .venv/bin/pip install --quiet --no-deps -e sagemaker
-  # PyPI's torchvision (pulled in by timm) does not load beside this torch build, and nothing
-  # on our inference path needs it.
-  .venv/bin/pip uninstall --quiet -y torchvision >/dev/null 2>&1 || true
   echo "$PY_STAMP" > .venv/.oculus-stamp
 else
   say "Python environment (.venv) is up to date"
 fi
 
-# --- Infrastructure-as-code tools (separate venv: aws-sam-cli pins its own botocore) ------
-if [ -f requirements-iac.txt ]; then
-  IAC_STAMP=$(stamp requirements-iac.txt)
-  if [ ! -x .venv-iac/bin/python ] || [ "$(cat .venv-iac/.oculus-stamp 2>/dev/null)" != "$IAC_STAMP" ]; then
-    say "IaC tools (.venv-iac): aws-sam-cli, checkov"
-    [ -x .venv-iac/bin/python ] || "$PYTHON" -m venv .venv-iac
-    .venv-iac/bin/python -m pip install --quiet --upgrade pip==26.3
-    .venv-iac/bin/pip install --quiet -r requirements-iac.txt
-    echo "$IAC_STAMP" > .venv-iac/.oculus-stamp
+# --- Infrastructure-as-code tools, each in its own venv: aws-sam-cli and checkov pin ------
+# conflicting boto3/botocore releases, so neither can share .venv or each other's.
+for tool in iac checkov; do
+  req=requirements-$tool.txt venv=.venv-$tool
+  [ -f "$req" ] || continue
+  TOOL_STAMP=$(stamp "$req")
+  if [ ! -x "$venv/bin/python" ] || [ "$(cat "$venv/.oculus-stamp" 2>/dev/null)" != "$TOOL_STAMP" ]; then
+    say "template checkers ($venv): $(grep -v '^#' "$req" | tr '\n' ' ')"
+    [ -x "$venv/bin/python" ] || "$PYTHON" -m venv "$venv"
+    "$venv/bin/python" -m pip install --quiet --upgrade pip==26.3
+    "$venv/bin/pip" install --quiet -r "$req"
+    echo "$TOOL_STAMP" > "$venv/.oculus-stamp"
   fi
-fi
+done
 
 # --- Web app -------------------------------------------------------------------------------
 if [ -f frontend/package-lock.json ]; then

@@ -57,3 +57,30 @@ class EngineUnavailableError(OculusError):
 class ModelError(OculusError):
     code = "model_error"
     http_status = 500
+
+
+# --- input loading (oculus.io) -------------------------------------------------------------
+
+
+class CorruptFileError(InputError):
+    """The file is of a known kind but cannot be read (truncated, damaged, undecodable)."""
+
+    code = "corrupt_file"
+
+
+class ArchiveTooLargeError(UnsafeArchiveError):
+    """An archive expands past the size, ratio or member-count limits (zip bomb guard)."""
+
+    code = "archive_too_large"
+
+
+class InvalidGeometryError(InputError):
+    """Voxel spacing or orientation that cannot describe a real scan."""
+
+    code = "invalid_spacing"
+
+
+class InvalidVoxelsError(InputError):
+    """Voxel values that no engine can use (NaN, infinity)."""
+
+    code = "invalid_voxels"

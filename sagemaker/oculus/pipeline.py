@@ -75,20 +75,28 @@ class ProcessOptions:
 
 
 def process_scan(
-    scan: Path, out_dir: Path, options: ProcessOptions, progress: Progress = no_progress
+    scan: Path,
+    out_dir: Path,
+    options: ProcessOptions,
+    progress: Progress = no_progress,
+    *,
+    work_dir: Path | None = None,
 ) -> dict:
-    """Scan -> segmentation -> meshes, report, preview and ZIP in out_dir; returns the summary."""
+    """Scan -> segmentation -> meshes, report, preview and ZIP in out_dir; returns the summary.
+
+    ``work_dir`` holds temporary files (an extracted DICOM ZIP); the job's own folder on the
+    server, so nothing is written outside it.
+    """
     from .io import load_volume
-    from .outputs import write_outputs
     from .segment.select import select_engine
 
     timings: dict[str, float] = {}
     started = time.perf_counter()
     progress("loading", 0)
-    volume = load_volume(scan)
+    volume = load_volume(scan, work_dir=work_dir)
     timings["load"] = time.perf_counter() - started
 
-    engine = select_engine(options.engine, options.segment_options())
+    engine, _why = select_engine(options.engine, options.segment_options())
     progress("segmenting", 5)
     t0 = time.perf_counter()
     segmentation = engine.segment(volume, options.segment_options(), scaled(progress, 5, 60))

@@ -100,7 +100,7 @@ def run_job(manifest: object) -> tuple[int, dict]:
             (workdir / "input").mkdir()
             scan = download(source, workdir / "input")
             out_dir = workdir / "out"
-            summary = _run_task(task, scan, out_dir, options, progress)
+            summary = _run_task(task, scan, out_dir, workdir, options, progress)
             progress("packaging", 99)
             summary["files"] = upload_dir(out_dir, output)
             summary["jobId"] = job_id
@@ -131,7 +131,7 @@ def run_job(manifest: object) -> tuple[int, dict]:
     return status, body
 
 
-def _run_task(task: str, scan: Path, out_dir: Path, options: dict, progress) -> dict:
+def _run_task(task: str, scan: Path, out_dir: Path, workdir: Path, options: dict, progress) -> dict:
     from .pipeline import ProcessOptions, classify_job, mesh_label_map, process_scan
 
     if task == "classify":
@@ -140,7 +140,7 @@ def _run_task(task: str, scan: Path, out_dir: Path, options: dict, progress) -> 
     process_options = ProcessOptions.from_manifest(options)
     if task == "mesh":
         return mesh_label_map(scan, out_dir, process_options, progress=progress)
-    return process_scan(scan, out_dir, process_options, progress)
+    return process_scan(scan, out_dir, process_options, progress, work_dir=workdir)
 
 
 def create_app() -> FastAPI:

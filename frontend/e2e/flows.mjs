@@ -1,0 +1,71 @@
+// User flows shared by the mocked and the real-stack e2e suites.
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { SHARED_DATA, canvasStats, shot, statsAfterChange, waitForRenderedScene } from './harness.mjs';
+
+export const CT = join(SHARED_DATA, 'ct/example_ct_sm.nii.gz');
+export function brainImage() {
+  const dir = join(SHARED_DATA, 'brain-mri/Training/glioma');
+  return join(dir, readdirSync(dir).filter((f) => f.endsWith('.jpg')).sort()[0]);
+}
+
+export async function signIn(page, base, user, password, prefix) {
+  await page.goto(base + '/');
+  await page.getByLabel('Email or username').fill(user);
+  await page.getByLabel('Password').fill(password);
+  await shot(page, `${prefix}-01-sign-in`);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'New job' }).waitFor({ timeout: 30_000 });
+}
+
+export async function uploadAndStart(page, file, prefix, { fast = false } = {}) {
+  await page.getByTestId('file-input').setInputFiles(file);
+  if (fast) await page.getByLabel(/Fast mode/).check();
+  await shot(page, `${prefix}-02-file-chosen`);
+  await page.getByRole('button', { name: 'Upload and start' }).click();
+}
+
+export async function waitForCompletion(page, timeout) {
+  const status = page.getByTestId('job-status');
+  const t0 = Date.now();
+  for (;;) {
+    const text = (await status.textContent({ timeout: 30_000 }).catch(() => '')) ?? '';
+    if (text === 'Completed') return;
+    if (text === 'Failed') throw new Error(`job failed: ${await page.getByRole('alert').first().textContent()}`);
+    if (Date.now() - t0 > timeout) throw new Error(`job not completed after ${timeout} ms (last: ${text})`);
+    await page.waitForTimeout(1000);
+  }
+}
+
+/** The 3D checks: something rendered, hiding a structure changes the image, slices open, ZIP downloads. */
+export async function explore(page, prefix, structure) {
+  const first = await waitForRenderedScene(page);
+  await shot(page, `${prefix}-04-scene`);
+  await page.getByLabel(`Show ${structure.replace(/_/g, ' ')}`).uncheck();
+  const hidden = await statsAfterChange(page, first);
+  if (hidden.hash === first.hash || hidden.differing >= first.differing) throw new Error(`hiding ${structure} did not change the picture (${first.differing} -> ${hidden.differing} px)`);
+  await shot(page, `${prefix}-05-structure-hidden`);
+  await page.getByLabel(`Show ${structure.replace(/_/g, ' ')}`).check();
+
+  await page.getByRole('button', { name: 'Show slices' }).click();
+  await page.locator('[data-testid=slices-canvas][data-ready=true]').waitFor({ timeout: 60_000 });
+  await page.waitForTimeout(500);
+  await shot(page, `${prefix}-06-slices`);
+
+  const [download] = await Promise.all([page.waitForEvent('download', { timeout: 30_000 }), page.getByRole('button', { name: 'Download ZIP (everything)' }).click()]);
+  const path = await download.path();
+  const size = statSync(path).size;
+  if (!size) throw new Error('the ZIP download is empty');
+  if (!/\.zip$/.test(download.suggestedFilename())) throw new Error(`unexpected download name ${download.suggestedFilename()}`);
+  return { pixels: first.differing, zipBytes: size };
+}
+
+export async function checkClassification(page, prefix) {
+  await page.getByTestId('research-notice').waitFor();
+  await page.getByTestId('predicted-class').waitFor();
+  await shot(page, `${prefix}-08-classification`);
+  const text = await page.getByTestId('predicted-class').textContent();
+  if (!/Glioma|Meningioma|No tumour|Pituitary/.test(text)) throw new Error(`no predicted class shown: ${text}`);
+}
+
+export { canvasStats };

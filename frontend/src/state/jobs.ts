@@ -1,0 +1,87 @@
+// The signed-in user's jobs, newest first, kept fresh by polling while anything is in flight.
+import { create } from 'zustand';
+import type { ApiClient } from '../api/client';
+import { isTerminal, type Job } from '../api/types';
+
+export const PAGE_SIZE = 20;
+
+export interface JobsState {
+  jobs: Job[];
+  nextCursor: string | null;
+  loading: boolean;
+  error: string | null;
+  selectedId: string | null;
+  /** Object URLs of images uploaded in this tab, to show beside their classification. */
+  localImages: Record<string, string>;
+  select: (id: string | null) => void;
+  upsert: (job: Job) => void;
+  remove: (id: string) => void;
+  refresh: (api: ApiClient) => Promise<void>;
+  loadMore: (api: ApiClient) => Promise<void>;
+  rememberImage: (id: string, url: string) => void;
+  reset: () => void;
+}
+
+const byNewest = (a: Job, b: Job) => (b.createdAt ?? '').localeCompare(a.createdAt ?? '');
+
+export const useJobs = create<JobsState>((set, get) => ({
+  jobs: [],
+  nextCursor: null,
+  loading: false,
+  error: null,
+  selectedId: null,
+  localImages: {},
+  select: (selectedId) => set({ selectedId }),
+  upsert: (job) =>
+    set((s) => {
+      const rest = s.jobs.filter((j) => j.jobId !== job.jobId);
+      const prev = s.jobs.find((j) => j.jobId === job.jobId);
+      return { jobs: [...rest, { ...prev, ...job }].sort(byNewest) };
+    }),
+  remove: (id) => set((s) => ({ jobs: s.jobs.filter((j) => j.jobId !== id), selectedId: s.selectedId === id ? null : s.selectedId })),
+  refresh: async (api) => {
+    set({ loading: true });
+    try {
+      // Refresh the first page; keep older pages already loaded (their jobs rarely change).
+      const page = await api.listJobs({ limit: PAGE_SIZE });
+      set((s) => {
+        const fresh = new Map(page.jobs.map((j) => [j.jobId, j]));
+        const oldest = page.jobs.at(-1)?.createdAt ?? '';
+        const kept = s.jobs.filter((j) => !fresh.has(j.jobId) && page.nextCursor !== null && (j.createdAt ?? '') < oldest);
+        return {
+          jobs: [...page.jobs, ...kept].filter((j) => j.status !== 'deleted').sort(byNewest),
+          nextCursor: kept.length ? s.nextCursor : page.nextCursor,
+          error: null,
+          loading: false,
+        };
+      });
+    } catch (e) {
+      set({ error: (e as Error).message, loading: false });
+    }
+  },
+  loadMore: async (api) => {
+    const cursor = get().nextCursor;
+    if (!cursor) return;
+    set({ loading: true });
+    try {
+      const page = await api.listJobs({ limit: PAGE_SIZE, cursor });
+      set((s) => {
+        const seen = new Set(s.jobs.map((j) => j.jobId));
+        return { jobs: [...s.jobs, ...page.jobs.filter((j) => !seen.has(j.jobId))].sort(byNewest), nextCursor: page.nextCursor, loading: false, error: null };
+      });
+    } catch (e) {
+      set({ error: (e as Error).message, loading: false });
+    }
+  },
+  rememberImage: (id, url) => set((s) => ({ localImages: { ...s.localImages, [id]: url } })),
+  reset: () => set({ jobs: [], nextCursor: null, selectedId: null, error: null }),
+}));
+
+export function anyActive(jobs: Job[]): boolean {
+  return jobs.some((j) => !isTerminal(j.status));
+}
+
+/** Poll delay: quick while a job moves, slow when everything is settled. */
+export function pollDelay(jobs: Job[]): number {
+  return anyActive(jobs) ? 2500 : 20000;
+}

@@ -1,0 +1,72 @@
+"""GET /jobs, GET /jobs/{jobId}, GET /files/{jobId}/{filename} (and .../stl/{filename}),
+DELETE /jobs/{jobId}."""
+
+from typing import Annotated, Literal, Optional
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from oculus_shared import service
+from oculus_shared.http import build_resolver, caller_id, ok
+from oculus_shared.wiring import backend, job_id_from_path
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+app = build_resolver(logger)
+
+ListedStatus = Literal["uploading", "uploaded", "queued", "processing", "completed", "failed"]
+
+
+@app.get("/jobs", summary="The caller's jobs, newest first")
+@tracer.capture_method
+def list_jobs(
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[Optional[str], Query(max_length=2048)] = None,
+    status: Annotated[Optional[ListedStatus], Query()] = None,
+):
+    return ok(service.list_jobs(backend(), caller_id(app), limit, cursor, status))
+
+
+@app.get("/jobs/<jobId>", summary="One job: status, progress, result, files")
+@tracer.capture_method
+def get_job(jobId: str):  # noqa: N803
+    logger.append_keys(job_id=jobId)
+    return ok({"job": service.job_view(backend(), caller_id(app), job_id_from_path(jobId))})
+
+
+def _redirect(job_id: str, name: str, redirect: bool):
+    logger.append_keys(job_id=job_id)
+    url = service.file_url(backend(), caller_id(app), job_id_from_path(job_id), name)
+    if not redirect:  # for fetch() callers that want the URL rather than a redirect
+        return ok({"url": url, "expiresIn": backend().settings.download_url_ttl_seconds})
+    return Response(status_code=302, headers={"Location": url}, body="")
+
+
+@app.get("/files/<jobId>/<filename>", summary="Redirect to a short-lived download URL of a result file")
+@tracer.capture_method
+def get_file(jobId: str, filename: str, redirect: Annotated[bool, Query()] = True):  # noqa: N803
+    return _redirect(jobId, filename, redirect)
+
+
+@app.get("/files/<jobId>/stl/<filename>", summary="Redirect to a short-lived download URL of an STL file")
+@tracer.capture_method
+def get_stl_file(jobId: str, filename: str, redirect: Annotated[bool, Query()] = True):  # noqa: N803
+    return _redirect(jobId, f"stl/{filename}", redirect)
+
+
+@app.delete("/jobs/<jobId>", summary="Delete a job and its files")
+@tracer.capture_method
+def delete_job(jobId: str):  # noqa: N803
+    logger.append_keys(job_id=jobId)
+    service.delete_job(backend(), caller_id(app), job_id_from_path(jobId))
+    return ok({"jobId": jobId, "deleted": True})
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

@@ -1,0 +1,192 @@
+"""Job persistence behind a narrow interface; DynamoDB implementation.
+
+Every status change is one UpdateItem whose condition is "the current status is one the
+state machine allows to reach the target" (and, for user calls, "the owner is the caller"),
+so a refused transition is never applied, whatever the races.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any, Protocol
+
+from .aws import client, error_code
+from .cursor import decode_cursor, encode_cursor
+from .errors import InvalidTransition, NotFound
+from .jobs import Job, JobStatus, check_transition, sources_of, utc_now
+
+
+class JobStore(Protocol):
+    def put_new(self, job: Job) -> None: ...
+    def get(self, job_id: str) -> Job | None: ...
+    def get_owned(self, owner: str, job_id: str) -> Job: ...
+    def transition(self, job_id: str, target: JobStatus, *, owner: str | None = None,
+                   updates: dict[str, Any] | None = None) -> Job: ...
+    def list_by_owner(self, owner: str, *, limit: int, cursor: str | None,
+                      status: JobStatus | None) -> tuple[list[Job], str | None]: ...
+    def delete(self, job_id: str) -> None: ...
+
+
+def to_dynamo_value(value: Any) -> Any:
+    """DynamoDB wants Decimal, not float."""
+    return json.loads(json.dumps(value), parse_float=Decimal)
+
+
+def from_dynamo_value(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: from_dynamo_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [from_dynamo_value(v) for v in value]
+    return value
+
+
+class DynamoJobStore:
+    def __init__(self, table_name: str, owner_index: str = "owner-index") -> None:
+        from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+        self.table_name = table_name
+        self.owner_index = owner_index
+        self._ser = TypeSerializer()
+        self._de = TypeDeserializer()
+
+    # -- (de)serialisation --------------------------------------------------------------
+    def _to_av(self, item: dict[str, Any]) -> dict[str, Any]:
+        return {k: self._ser.serialize(to_dynamo_value(v)) for k, v in item.items()}
+
+    def _from_av(self, item: dict[str, Any]) -> dict[str, Any]:
+        return {k: from_dynamo_value(self._de.deserialize(v)) for k, v in item.items()}
+
+    @property
+    def _db(self) -> Any:
+        return client("dynamodb")
+
+    # -- operations ---------------------------------------------------------------------
+    def put_new(self, job: Job) -> None:
+        self._db.put_item(
+            TableName=self.table_name,
+            Item=self._to_av(job.to_item()),
+            ConditionExpression="attribute_not_exists(jobId)",
+        )
+
+    def get(self, job_id: str) -> Job | None:
+        answer = self._db.get_item(
+            TableName=self.table_name, Key={"jobId": {"S": job_id}}, ConsistentRead=True
+        )
+        return Job.from_item(self._from_av(answer["Item"])) if "Item" in answer else None
+
+    def get_owned(self, owner: str, job_id: str) -> Job:
+        job = self.get(job_id)
+        # Another user's job and a deleted one look exactly like a missing one.
+        if job is None or job.owner != owner or job.status is JobStatus.DELETED:
+            raise NotFound("no such job", code="job_not_found")
+        return job
+
+    def transition(
+        self,
+        job_id: str,
+        target: JobStatus,
+        *,
+        owner: str | None = None,
+        updates: dict[str, Any] | None = None,
+    ) -> Job:
+        sources = sorted(s.value for s in sources_of(target))
+        names = {"#status": "status", "#updatedAt": "updatedAt"}
+        values: dict[str, Any] = {":target": target.value, ":now": utc_now()}
+        sets = ["#status = :target", "#updatedAt = :now"]
+        for i, (name, value) in enumerate((updates or {}).items()):
+            names[f"#u{i}"] = name
+            values[f":u{i}"] = value
+            sets.append(f"#u{i} = :u{i}")
+        source_refs = []
+        for i, source in enumerate(sources):
+            values[f":s{i}"] = source
+            source_refs.append(f":s{i}")
+        condition = f"#status IN ({', '.join(source_refs)})"
+        if owner is not None:
+            names["#owner"] = "owner"
+            values[":owner"] = owner
+            condition += " AND #owner = :owner"
+        try:
+            answer = self._db.update_item(
+                TableName=self.table_name,
+                Key={"jobId": {"S": job_id}},
+                UpdateExpression="SET " + ", ".join(sets),
+                ConditionExpression="attribute_exists(jobId) AND " + condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=self._to_av(values),
+                ReturnValues="ALL_NEW",
+            )
+        except Exception as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise
+            current = self.get(job_id)
+            if current is None or (owner is not None and current.owner != owner):
+                raise NotFound("no such job", code="job_not_found") from exc
+            check_transition(current.status, target)  # raises with the precise reason
+            raise InvalidTransition(  # the state moved between our read and write
+                f"the job changed state concurrently (now {current.status.value})"
+            ) from exc
+        return Job.from_item(self._from_av(answer["Attributes"]))
+
+    def set_progress(self, job_id: str, stage: str, percent: float) -> None:
+        """Record progress on a processing job; ignored when the job has moved on."""
+        try:
+            self._db.update_item(
+                TableName=self.table_name,
+                Key={"jobId": {"S": job_id}},
+                UpdateExpression="SET #stage = :stage, #progress = :progress",
+                ConditionExpression="#status = :processing",
+                ExpressionAttributeNames={"#stage": "stage", "#progress": "progress", "#status": "status"},
+                ExpressionAttributeValues=self._to_av(
+                    {":stage": stage, ":progress": percent, ":processing": JobStatus.PROCESSING.value}
+                ),
+            )
+        except Exception as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise
+
+    def list_by_owner(
+        self, owner: str, *, limit: int, cursor: str | None, status: JobStatus | None
+    ) -> tuple[list[Job], str | None]:
+        names = {"#owner": "owner", "#status": "status"}
+        values: dict[str, Any] = {":owner": {"S": owner}}
+        if status is None:
+            values[":deleted"] = {"S": JobStatus.DELETED.value}
+            filter_expression = "#status <> :deleted"
+        else:
+            values[":status"] = {"S": status.value}
+            filter_expression = "#status = :status"
+        request: dict[str, Any] = {
+            "TableName": self.table_name,
+            "IndexName": self.owner_index,
+            "KeyConditionExpression": "#owner = :owner",
+            "FilterExpression": filter_expression,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+            "ScanIndexForward": False,  # newest first
+            "Limit": limit,
+        }
+        start = decode_cursor(cursor, owner)
+        if start:
+            request["ExclusiveStartKey"] = {k: {"S": v} for k, v in start.items()}
+        answer = self._db.query(**request)
+        jobs = [Job.from_item(self._from_av(item)) for item in answer.get("Items", [])]
+        last = answer.get("LastEvaluatedKey")
+        next_cursor = encode_cursor({k: v["S"] for k, v in last.items()}) if last else None
+        return jobs, next_cursor
+
+    def delete(self, job_id: str) -> None:
+        try:
+            self._db.delete_item(
+                TableName=self.table_name,
+                Key={"jobId": {"S": job_id}},
+                ConditionExpression="#status = :deleted",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={":deleted": {"S": JobStatus.DELETED.value}},
+            )
+        except Exception as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise

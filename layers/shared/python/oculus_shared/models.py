@@ -1,0 +1,58 @@
+"""Request bodies of the API (pydantic): Powertools validates them and answers 422 with field
+errors; the same models feed the OpenAPI document."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+JOB_ID_PATTERN = r"^[0-9a-f]{32}$"
+StructureName = Annotated[str, Field(pattern=r"^[a-z0-9_]{1,64}$")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class UploadRequest(_Strict):
+    """Either a declared upload (``filename`` + ``size``: answered with presigned URLs) or an
+    inline small file (``filename`` + base64 ``file``)."""
+
+    filename: str = Field(min_length=1, max_length=255)
+    size: int | None = Field(default=None, gt=0)
+    file: str | None = Field(default=None, description="base64 file content (small files only)")
+    contentType: str | None = Field(default=None, max_length=128)
+
+
+class CompletedPart(_Strict):
+    partNumber: int = Field(ge=1, le=10000)
+    etag: str = Field(min_length=1, max_length=128)
+
+
+class CompleteUploadRequest(_Strict):
+    parts: list[CompletedPart] | None = Field(default=None, max_length=10000)
+
+
+class TotalsegRequest(_Strict):
+    jobId: str = Field(pattern=JOB_ID_PATTERN)
+    device: Literal["gpu", "cpu"] = "gpu"
+    fast: bool = False
+    reduction_percent: int = Field(default=90, ge=0, le=99)
+    roi_subset: list[StructureName] | None = Field(default=None, min_length=1, max_length=200)
+    stl: bool = False
+    smoothing: bool = True
+    engine: Literal["auto", "totalsegmentator", "threshold"] = "auto"
+
+    def options(self) -> dict:
+        options = self.model_dump(exclude={"jobId"})
+        if options["roi_subset"] is not None:  # order and repeats must not change the idempotency key
+            options["roi_subset"] = sorted(set(options["roi_subset"]))
+        return options
+
+
+class ClassifyRequest(_Strict):
+    jobId: str = Field(pattern=JOB_ID_PATTERN)
+
+    def options(self) -> dict:
+        return {}

@@ -1,0 +1,117 @@
+"""NIfTI-1/-2 loading (plain or gzip), by content rather than by file name."""
+
+from __future__ import annotations
+
+import gzip
+import struct
+import zlib
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+from nibabel.fileholders import FileHolder
+
+from ..errors import CorruptFileError, InputError
+from ..volume import Volume
+from .checks import check_finite, check_size, check_spacing, require_3d
+
+_READ_ERRORS = (EOFError, OSError, zlib.error, ValueError, struct.error)
+
+
+def read_nifti(path: Path, *, max_uncompressed_bytes: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Return ``(data, affine, warnings)`` of the first 3D volume in a NIfTI file.
+
+    Data keep their stored integer type; scaled or float data come back as float32.
+    """
+    warnings: list[str] = []
+    with _open(path) as fileobj:
+        img = _image_from(fileobj, path)
+        shape = tuple(int(s) for s in img.shape)
+        _refuse_unsupported_type(img, path)
+        check_size(_first_volume_bytes(img), max_uncompressed_bytes, f"{path.name!r}")
+        while len(shape) > 3 and shape[-1] == 1:
+            shape = shape[:-1]
+        require_3d(shape, f"{path.name!r}")
+        check_spacing(img.affine, _raw_zooms(fileobj))
+        if len(shape) > 3:
+            extra = int(np.prod(shape[3:]))
+            warnings.append(
+                f"The NIfTI file holds {extra} volumes (shape {shape}); only the first one was used."
+            )
+        index = (slice(None),) * 3 + (0,) * (len(img.shape) - 3)
+        try:
+            data = np.asarray(img.dataobj[index])
+        except _READ_ERRORS as exc:
+            raise _truncated(path) from exc
+    if data.dtype == np.float64 or data.dtype == np.float16:
+        data = data.astype(np.float32)
+    elif data.dtype == np.bool_:
+        data = data.astype(np.uint8)
+    check_finite(data)
+    return data, np.asarray(img.affine, dtype=np.float64), warnings
+
+
+def load_nifti(path: Path, *, max_uncompressed_bytes: int) -> Volume:
+    data, affine, warnings = read_nifti(path, max_uncompressed_bytes=max_uncompressed_bytes)
+    return Volume(data=data, affine=affine, source_format="nifti", modality=None, warnings=warnings)
+
+
+def _open(path: Path):
+    with path.open("rb") as fh:
+        gzipped = fh.read(2) == b"\x1f\x8b"
+    return gzip.open(path, "rb") if gzipped else path.open("rb")
+
+
+def _image_from(fileobj, path: Path):
+    """Parse the header from an open stream: nibabel's own loader goes by file extension."""
+    try:
+        head = fileobj.read(4)
+        fileobj.seek(0)
+        size = struct.unpack("<i", head)[0] if len(head) == 4 else 0
+        if size not in (348, 540):
+            size = struct.unpack(">i", head)[0] if len(head) == 4 else 0
+        klass = nib.Nifti2Image if size == 540 else nib.Nifti1Image
+        holder = FileHolder(fileobj=fileobj)
+        return klass.from_file_map({"header": holder, "image": holder})
+    except _READ_ERRORS + (nib.filebasedimages.ImageFileError, nib.spatialimages.HeaderDataError) as exc:
+        if isinstance(exc, (EOFError, zlib.error)) or "truncated" in str(exc).lower():
+            raise _truncated(path) from exc
+        raise CorruptFileError(
+            f"{path.name!r} has a damaged NIfTI header ({exc}); re-export the scan.",
+            code="corrupt_nifti",
+        ) from exc
+
+
+def _raw_zooms(fileobj) -> list[float]:
+    """pixdim[1:4] as stored: nibabel silently turns 0 into 1 and -x into x when it loads."""
+    fileobj.seek(0)
+    head = fileobj.read(4)
+    fileobj.seek(0)
+    little = struct.unpack("<i", head)[0] in (348, 540)
+    klass = nib.Nifti2Header if struct.unpack("<i" if little else ">i", head)[0] == 540 else nib.Nifti1Header
+    raw = klass.from_fileobj(fileobj, check=False)
+    fileobj.seek(0)
+    return [float(v) for v in raw["pixdim"][1:4]]
+
+
+def _refuse_unsupported_type(img, path: Path) -> None:
+    dtype = img.get_data_dtype()
+    if dtype.fields is not None or np.issubdtype(dtype, np.complexfloating):
+        raise InputError(
+            f"{path.name!r} stores {dtype} voxels (colour or complex); a grey-value scan is needed.",
+            code="unsupported_voxel_type",
+        )
+
+
+def _first_volume_bytes(img) -> int:
+    # Scaled data become float32 in memory, so count at least 4 bytes a voxel for those.
+    itemsize = max(img.get_data_dtype().itemsize, 4 if img.dataobj.slope != 1 or img.dataobj.inter != 0 else 1)
+    return int(np.prod(img.shape[:3])) * itemsize
+
+
+def _truncated(path: Path) -> CorruptFileError:
+    return CorruptFileError(
+        f"{path.name!r} ends before all of its voxels (the file is truncated or damaged); upload "
+        "the complete file again.",
+        code="truncated_file",
+    )

@@ -1,0 +1,51 @@
+"""One entry point for every 3D input: NIfTI, DICOM series (folder or ZIP), multi-frame DICOM."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from ..errors import InputError
+from ..volume import Volume
+from . import dicom
+from .archive import DEFAULT_MAX_MEMBERS, DEFAULT_MAX_RATIO, safe_extract
+from .checks import DEFAULT_MAX_UNCOMPRESSED_BYTES, wrap_unexpected
+from .detect import detect_format
+from .nifti import load_nifti
+
+
+@wrap_unexpected
+def load_volume(
+    path: Path | str,
+    *,
+    max_uncompressed_bytes: int = DEFAULT_MAX_UNCOMPRESSED_BYTES,
+    work_dir: Path | str | None = None,
+) -> Volume:
+    """Load a 3D scan as a Volume with a voxel -> RAS+ mm affine.
+
+    A ZIP is extracted (safely, within ``max_uncompressed_bytes``) into a temporary folder
+    under ``work_dir`` (the system temp dir when None) that is removed before returning.
+    Every failure is an ``oculus.errors.InputError`` subclass with a stable code.
+    """
+    path = Path(path)
+    kind = detect_format(path)
+    if kind == "nifti":
+        return load_nifti(path, max_uncompressed_bytes=max_uncompressed_bytes)
+    if kind == "directory":
+        return dicom.load_series(path, max_uncompressed_bytes=max_uncompressed_bytes)
+    if kind == "zip":
+        return _load_zip(path, max_uncompressed_bytes, work_dir)
+    if kind == "dicom":
+        return dicom.load_multiframe(path, max_uncompressed_bytes=max_uncompressed_bytes)
+    raise InputError(
+        f"{path.name!r} is a 2D {kind.upper()} picture; 3D segmentation needs a CT or MR volume "
+        "(NIfTI, DICOM series or multi-frame DICOM). Use tumour classification for 2D images.",
+        code="not_3d",
+    )
+
+
+def _load_zip(path: Path, max_bytes: int, work_dir: Path | str | None) -> Volume:
+    with tempfile.TemporaryDirectory(prefix="oculus-zip-", dir=work_dir) as tmp:
+        safe_extract(path, Path(tmp), max_total_bytes=max_bytes, max_ratio=DEFAULT_MAX_RATIO,
+                     max_members=DEFAULT_MAX_MEMBERS)
+        return dicom.load_series(Path(tmp), max_uncompressed_bytes=max_bytes)

@@ -1,0 +1,57 @@
+"""scene.obj + scene.mtl: one group/object and material per structure, vertex normals.
+
+Coordinates are RAS+ world millimetres (the web app maps RAS to three.js itself). MTL ``Kd``
+is the structure's sRGB colour scaled to 0-1 (MTL colours are sRGB, unlike glTF's).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from .model import StructureMesh
+from .text import decimal_columns, integer_columns, lines
+
+
+def material_name(mesh: StructureMesh) -> str:
+    """A whitespace-free, unique-per-label material/group name."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", mesh.name) or f"label_{mesh.label}"
+
+
+def write_obj(meshes: list[StructureMesh], obj_path: Path, mtl_name: str = "scene.mtl") -> None:
+    """Write all structures into one OBJ (1-based indices shared by ``v`` and ``vn``)."""
+    with open(obj_path, "wb") as out:
+        out.write(b"# IRIS Oculus scene: RAS+ world millimetres, one group per structure\n")
+        out.write(f"mtllib {mtl_name}\n".encode())
+        offset = 1
+        for mesh in meshes:
+            name = material_name(mesh)
+            out.write(f"o {name}\ng {name}\nusemtl {name}\n".encode())
+            out.write(lines(b"v", decimal_columns(mesh.vertices, 4)))
+            out.write(lines(b"vn", decimal_columns(mesh.normals, 4)))
+            out.write(_face_lines(mesh.faces.astype(np.int64) + offset))
+            offset += len(mesh.vertices)
+
+
+def _face_lines(faces: np.ndarray) -> bytes:
+    """``f a//a b//b c//c`` rows (same index for position and normal)."""
+    if len(faces) == 0:
+        return b""
+    index = integer_columns(faces).reshape(len(faces), 3, -1)
+    slashes = np.broadcast_to(np.frombuffer(b"//", dtype=np.uint8), (len(faces), 3, 2))
+    # " a" + "//" + "a" (without its leading space) per corner
+    corners = np.concatenate([index, slashes, index[:, :, 1:]], axis=2).reshape(len(faces), -1)
+    return lines(b"f", corners)
+
+
+def write_mtl(meshes: list[StructureMesh], mtl_path: Path) -> None:
+    parts = ["# IRIS Oculus materials: Kd is sRGB 0-1 from TotalSegmentator's SNOMED colours\n"]
+    for mesh in meshes:
+        r, g, b = (c / 255.0 for c in mesh.color)
+        parts.append(
+            f"newmtl {material_name(mesh)}\nKa 0 0 0\nKd {r:.4f} {g:.4f} {b:.4f}\n"
+            "Ks 0.1 0.1 0.1\nNs 20\nd 1\nillum 2\n\n"
+        )
+    mtl_path.write_text("".join(parts))

@@ -1,0 +1,50 @@
+"""The training command end to end on a tiny subset of the real data (one short epoch)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from oculus.classify import load_classifier
+from oculus.io import load_image
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.tensorflow,
+    pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning"),
+]
+SAGEMAKER = Path(__file__).resolve().parents[3] / "sagemaker"
+
+
+def test_train_command_writes_a_loadable_card_and_onnx(shared_data, tmp_path):
+    data = shared_data / "brain-mri" / "Training"
+    out = tmp_path / "model"
+    env = {**os.environ, "PYTHONPATH": f"{SAGEMAKER}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "oculus.classify.train", str(data), "-o", str(out),
+         "--epochs", "1", "--image-size", "32", "--limit-per-class", "8", "--seed", "1337"],
+        capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert {"card.json", "model.onnx", "model.keras"} <= {p.name for p in out.iterdir()}
+    assert not (out / "checkpoint_best.keras").exists()
+
+    card = json.loads((out / "card.json").read_text())
+    split = card["training_data"]["split"]
+    assert card["training_data"]["images"] == 32 and split["train"] + split["validation"] == 32
+    assert card["training_data"]["per_class"] == {"glioma": 8, "meningioma": 8, "no_tumor": 8, "pituitary": 8}
+    assert card["input"]["shape"] == [32, 32, 1] and card["preprocessing"]["size"] == [32, 32]
+    assert card["onnx_export_max_abs_diff"] < 1e-3
+    assert card["temperature"] > 0 and "--limit-per-class 8" in card["command"]
+    assert np.array(card["validation"]["confusion_matrix"]).sum() == split["validation"]
+
+    clf = load_classifier(out / "card.json")
+    image = load_image(sorted((data / "glioma").iterdir())[0])
+    answer = clf.classify(image)
+    assert abs(sum(answer["probabilities"].values()) - 1) < 1e-3
+    assert answer["model"]["name"] == card["name"]

@@ -1,0 +1,157 @@
+"""NIfTI loading: real CTs and crafted bad headers/voxels (oculus.io.load_volume)."""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+import struct
+
+import nibabel as nib
+import numpy as np
+import pytest
+
+from oculus.errors import CorruptFileError, InputError, InvalidGeometryError, InvalidVoxelsError
+from oculus.io import load_volume
+
+PIXDIM_OFFSET = 76  # float32[8] in the NIfTI-1 header
+SROW_OFFSETS = (280, 296, 312)
+
+
+def _small_volume(tmp_path, name="vol.nii", data=None, affine=None):
+    data = np.arange(6 * 5 * 4, dtype=np.int16).reshape(6, 5, 4) if data is None else data
+    affine = np.diag([2.0, 3.0, 4.0, 1.0]) if affine is None else affine
+    path = tmp_path / name
+    nib.save(nib.Nifti1Image(data, affine), path)
+    return path
+
+
+def _patch_float(path, offset, value):
+    raw = bytearray(path.read_bytes())
+    raw[offset:offset + 4] = struct.pack("<f", value)
+    path.write_bytes(bytes(raw))
+
+
+@pytest.mark.parametrize("name", ["example_ct.nii.gz", "example_mr_sm.nii.gz", "ct_cropped.nii.gz"])
+def test_real_nifti_loads_with_nibabel_grid(shared_data, name):
+    path = shared_data / "ct" / name
+    ref = nib.load(path)
+    volume = load_volume(path)
+    assert volume.shape == ref.shape[:3]
+    np.testing.assert_allclose(volume.affine, ref.affine, atol=1e-6)
+    np.testing.assert_array_equal(volume.data, np.asanyarray(ref.dataobj))
+    assert volume.source_format == "nifti"
+    assert volume.modality is None
+    assert volume.warnings == []
+
+
+def test_content_not_extension_decides(shared_data, tmp_path):
+    renamed = tmp_path / "upload.bin"
+    shutil.copy(shared_data / "ct" / "example_ct_sm.nii.gz", renamed)
+    volume = load_volume(renamed)
+    assert volume.shape == (122, 101, 30)
+
+
+def test_4d_uses_first_volume_with_warning(tmp_path):
+    first = np.random.default_rng(0).integers(-1000, 1000, (6, 5, 4)).astype(np.int16)
+    stacked = np.stack([first, first + 7, first - 3], axis=-1)
+    path = _small_volume(tmp_path, "four_d.nii.gz", stacked)
+    volume = load_volume(path)
+    np.testing.assert_array_equal(volume.data, first)
+    assert len(volume.warnings) == 1 and "3 volumes" in volume.warnings[0]
+
+
+def test_2d_nifti_refused(tmp_path):
+    path = tmp_path / "slice.nii.gz"
+    nib.save(nib.Nifti1Image(np.zeros((16, 16), np.int16), np.eye(4)), path)
+    with pytest.raises(InputError) as err:
+        load_volume(path)
+    assert err.value.code == "not_3d"
+
+
+def test_single_slice_3d_nifti_is_2d(tmp_path):
+    path = _small_volume(tmp_path, "one.nii.gz", np.zeros((16, 16, 1), np.int16))
+    with pytest.raises(InputError) as err:
+        load_volume(path)
+    assert err.value.code == "not_3d"
+
+
+@pytest.mark.parametrize("cut", [0.5, 0.9])
+def test_truncated_gzip_refused(shared_data, tmp_path, cut):
+    raw = (shared_data / "ct" / "example_ct_sm.nii.gz").read_bytes()
+    path = tmp_path / "cut.nii.gz"
+    path.write_bytes(raw[: int(len(raw) * cut)])
+    with pytest.raises(CorruptFileError) as err:
+        load_volume(path)
+    assert err.value.code == "truncated_file"
+
+
+def test_truncated_header_refused(shared_data, tmp_path):
+    raw = (shared_data / "ct" / "example_ct_sm.nii.gz").read_bytes()
+    path = tmp_path / "stub.nii.gz"
+    path.write_bytes(raw[:40])
+    with pytest.raises(CorruptFileError) as err:
+        load_volume(path)
+    assert err.value.code == "truncated_file"
+
+
+def test_truncated_uncompressed_refused(tmp_path):
+    path = _small_volume(tmp_path, "cut.nii")
+    raw = path.read_bytes()
+    path.write_bytes(raw[: len(raw) - 50])
+    with pytest.raises(CorruptFileError) as err:
+        load_volume(path)
+    assert err.value.code == "truncated_file"
+
+
+@pytest.mark.parametrize("value", [0.0, -1.5, float("nan"), float("inf")])
+def test_bad_pixdim_refused(tmp_path, value):
+    path = _small_volume(tmp_path)
+    _patch_float(path, PIXDIM_OFFSET + 4 * 2, value)  # pixdim[2], the j spacing
+    with pytest.raises(InvalidGeometryError) as err:
+        load_volume(path)
+    assert err.value.code == "invalid_spacing"
+
+
+def test_zero_sform_column_refused(tmp_path):
+    path = _small_volume(tmp_path)
+    _patch_float(path, SROW_OFFSETS[1] + 4, 0.0)  # srow_y[1] -> the j axis has no length
+    with pytest.raises(InvalidGeometryError) as err:
+        load_volume(path)
+    assert err.value.code == "invalid_spacing"
+
+
+def test_nan_voxels_counted(tmp_path):
+    data = np.zeros((6, 5, 4), np.float32)
+    data[0, 0, 0] = np.nan
+    data[1, 2, 3] = np.inf
+    data[2, 2, 2] = -np.inf
+    path = _small_volume(tmp_path, "nan.nii.gz", data)
+    with pytest.raises(InvalidVoxelsError) as err:
+        load_volume(path)
+    assert err.value.code == "invalid_voxels"
+    assert "3 voxels" in err.value.message
+
+
+def test_scaled_data_come_back_in_real_units(tmp_path):
+    img = nib.Nifti1Image(np.array([[[1, 2], [3, 4]], [[5, 6], [7, 8]]], np.int16), np.eye(4))
+    img.header.set_slope_inter(2.0, -1024.0)
+    path = tmp_path / "scaled.nii"
+    nib.save(img, path)
+    volume = load_volume(path)
+    assert volume.data.dtype == np.float32
+    assert float(volume.data[0, 0, 0]) == pytest.approx(2 * 1 - 1024)
+
+
+def test_size_limit_applies_before_reading(shared_data):
+    with pytest.raises(InputError) as err:
+        load_volume(shared_data / "ct" / "example_ct.nii.gz", max_uncompressed_bytes=1000)
+    assert err.value.code == "scan_too_large"
+
+
+def test_gzip_of_something_else_is_not_a_scan(tmp_path):
+    path = tmp_path / "notes.nii.gz"
+    with gzip.open(path, "wb") as fh:
+        fh.write(b"just some text, not an image\n" * 50)
+    with pytest.raises(InputError) as err:
+        load_volume(path)
+    assert err.value.code == "not_a_scan"
