@@ -77,7 +77,7 @@ export function makeGlb(structures, seg = 24) {
 
 /** A body-like layout of n structures (liver big and anterior-right, the rest in a grid). */
 export function bodyLikeStructures(n) {
-  const out = [{ name: 'liver', label: 5, center: [-60, -20, 40], radii: [80, 60, 50], color: [221, 130, 101], system: 'organs' }];
+  const out = [{ name: 'liver', label: 5, center: [60, 30, 40], radii: [80, 60, 50], color: [221, 130, 101], system: 'organs' }];
   for (let i = 1; i < n; i++) {
     const col = i % 8;
     const row = Math.floor(i / 8);

@@ -8,8 +8,8 @@ import { bodyLikeStructures, makeGlb, reportFor } from './glb.mjs';
 const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
 const ID_TOKEN = `${b64({ alg: 'none' })}.${b64({ sub: 'user-1', email: 'clinician@example.org', exp: Math.floor(Date.now() / 1000) + 3600 })}.x`;
 
-export function mockBackend({ structures = bodyLikeStructures(12) } = {}) {
-  const glb = makeGlb(structures);
+export function mockBackend({ structures = bodyLikeStructures(12), segments = 24 } = {}) {
+  const glb = makeGlb(structures, segments);
   const report = reportFor(structures);
   const jobs = new Map();
   let n = 0;

@@ -61,7 +61,7 @@ def engine_status() -> dict:
         },
     }
     try:
-        status["classifier"] = _get_classifier().info()
+        status["classifier"] = {"available": True, **_get_classifier().model_info()}
     except OculusError as exc:
         status["classifier"] = {"available": False, **exc.to_dict()}
     return status

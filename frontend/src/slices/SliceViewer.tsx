@@ -32,6 +32,7 @@ export default function SliceViewer({ job }: { job: Job }) {
       dragAndDropEnabled: false,
       multiplanarShowRender: SHOW_RENDER.NEVER,
       crosshairColor: [0.2, 0.7, 1, 0.8],
+      isRadiologicalConvention: true, // patient right on screen left, as in the 3D anterior view
     });
     nvRef.current = nv;
     (async () => {

@@ -51,11 +51,13 @@ def freeze_captured_constants(proto, concrete):
 
     captured = {t.name: v for t, v in zip(concrete.inputs[len(concrete.inputs) - len(concrete.captured_inputs):],
                                           concrete.captured_inputs)}
+    consumed = {name for node in proto.graph.node for name in node.input}
     for graph_input in list(proto.graph.input):
         if graph_input.name in captured:
-            value = np.asarray(captured[graph_input.name].numpy())
-            proto.graph.initializer.append(numpy_helper.from_array(value, graph_input.name))
             proto.graph.input.remove(graph_input)
+            if graph_input.name in consumed:  # tf2onnx sometimes leaves them dangling: then just drop
+                value = np.asarray(captured[graph_input.name].numpy())
+                proto.graph.initializer.append(numpy_helper.from_array(value, graph_input.name))
     return proto
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
 import numpy as np
@@ -52,8 +53,14 @@ def extract_meshes(
     reduction_percent: int = 90,
     progress: Progress = no_progress,
     workers: int | None = None,
+    background: Callable[[], None] | None = None,
 ) -> list[StructureMesh]:
-    """One closed, outward-wound surface per label present in ``labels``, ordered by label."""
+    """One closed, outward-wound surface per label present in ``labels``, ordered by label.
+
+    ``workers``: meshing processes (default: the CPUs this process may use). ``background``:
+    other work run in this process once all workers are busy (e.g. writing the label map), so
+    a 2-core machine keeps both cores busy without threads running while workers fork.
+    """
     if labels.ndim != 3:
         raise InputError("a label map must be 3D", code="not_3d")
     if not 0 <= int(reduction_percent) <= 99:
@@ -65,7 +72,7 @@ def extract_meshes(
         for label, box in enumerate(boxes, start=1)
         if box is not None
     ]
-    results = _run(labels, jobs, _worker_count(workers, len(jobs)), progress)
+    results = _run(labels, jobs, _worker_count(workers, len(jobs)), progress, background)
     return [
         StructureMesh(
             label=job.label,
@@ -148,10 +155,12 @@ def _worker_count(workers: int | None, jobs: int) -> int:
     return max(1, min(workers, jobs))
 
 
-def _run(labels: np.ndarray, jobs: list[_Job], workers: int, progress: Progress) -> dict:
+def _run(labels, jobs, workers, progress, background) -> dict:
     results: dict[int, tuple] = {}
     progress("meshing", 0)
     if workers == 1 or "fork" not in multiprocessing.get_all_start_methods():
+        if background is not None:
+            background()
         for done, job in enumerate(jobs, start=1):
             results[job.label] = mesh_structure(labels, job)
             progress("meshing", 100.0 * done / len(jobs))
@@ -163,6 +172,8 @@ def _run(labels: np.ndarray, jobs: list[_Job], workers: int, progress: Progress)
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
             ordered = sorted(jobs, key=lambda j: -j.size)
             futures = {pool.submit(_mesh_in_worker, job): job.label for job in ordered}
+            if background is not None:
+                background()
             for done, future in enumerate(as_completed(futures), start=1):
                 results[futures[future]] = future.result()
                 progress("meshing", 100.0 * done / len(jobs))

@@ -16,6 +16,9 @@ faces wound counter-clockwise seen from outside in *index* space (positive signe
 from __future__ import annotations
 
 import numpy as np
+from vtkmodules.util import numpy_support
+from vtkmodules.vtkCommonDataModel import vtkImageData
+from vtkmodules.vtkFiltersCore import vtkFlyingEdges3D
 
 # Corner offsets of a face perpendicular to axis 0, in (axis1, axis2), counter-clockwise seen
 # from +axis0 when axes are (0, 1, 2) right-handed.
@@ -58,14 +61,11 @@ ISO_LEVEL = 0.5 - 1e-3
 
 def iso_surface(field: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Marching cubes at ~0.5 of a zero-padded occupancy field (1 inside, 0 outside)."""
-    import vtk
-    from vtk.util import numpy_support
-
     field = np.ascontiguousarray(field, dtype=np.float32)
-    image = vtk.vtkImageData()
+    image = vtkImageData()
     image.SetDimensions(*field.shape[::-1])  # C order: VTK's x is our last axis
     image.GetPointData().SetScalars(numpy_support.numpy_to_vtk(field.ravel(), deep=False))
-    contour = vtk.vtkFlyingEdges3D()
+    contour = vtkFlyingEdges3D()
     contour.SetInputData(image)
     contour.SetValue(0, ISO_LEVEL)
     contour.ComputeNormalsOff()

@@ -120,7 +120,7 @@ def _answers(url: str) -> str:
 def cmd_status(args: argparse.Namespace) -> int:
     outputs = _outputs(args.repo)
     checks = {
-        "API": outputs["ApiUrl"] + "/healthz",
+        "API": outputs["ApiUrl"].rstrip("/") + "/healthz",
         "inference": outputs["InferenceUrl"] + "/ping",
         "web": outputs["WebUrl"] + "/config.json",
         "moto": outputs["MotoEndpoint"] + "/moto-api/",

@@ -1,0 +1,29 @@
+// The real local stack (OCULUS_WEB_URL): moto Cognito + the Lambda handlers + the inference server.
+// Credentials: OCULUS_E2E_EMAIL / OCULUS_E2E_PASSWORD, defaulting to the local stack's demo user.
+import { CT, brainImage, checkClassification, explore, signIn, uploadAndStart, waitForCompletion } from './flows.mjs';
+import { shot } from './harness.mjs';
+
+const EMAIL = process.env.OCULUS_E2E_EMAIL ?? process.env.OCULUS_DEMO_EMAIL ?? 'demo@oculus.local';
+const PASSWORD = process.env.OCULUS_E2E_PASSWORD ?? process.env.OCULUS_DEMO_PASSWORD ?? 'Oculus-demo-2024!';
+// Segmenting on CPU takes minutes on a laptop.
+const JOB_TIMEOUT_MS = Number(process.env.OCULUS_E2E_JOB_TIMEOUT_MS ?? 15 * 60_000);
+
+export const tests = {
+  'segments the shared CT and explores it': async (page, base) => {
+    await signIn(page, base, EMAIL, PASSWORD, 'stack-ct');
+    await uploadAndStart(page, CT, 'stack-ct', { fast: true });
+    await page.getByTestId('job-status').waitFor({ timeout: 60_000 });
+    await shot(page, 'stack-ct-03-queued');
+    await waitForCompletion(page, JOB_TIMEOUT_MS);
+    const structure = await page.locator('[data-structure]').first().getAttribute('data-structure');
+    const out = await explore(page, 'stack-ct', structure);
+    console.log(`  rendered ${out.pixels} px; ZIP ${out.zipBytes} bytes; toggled ${structure}`);
+  },
+
+  'classifies a brain MRI image': async (page, base) => {
+    await signIn(page, base, EMAIL, PASSWORD, 'stack-mri');
+    await uploadAndStart(page, brainImage(), 'stack-mri');
+    await waitForCompletion(page, JOB_TIMEOUT_MS);
+    await checkClassification(page, 'stack-mri');
+  },
+};

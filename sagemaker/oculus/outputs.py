@@ -1,0 +1,183 @@
+"""All result files of a totalseg job, written from a volume and its segmentation.
+
+Files (names are part of the contract, see docs/outputs.md): scene.obj, scene.mtl, scene.glb,
+segmentation.nii.gz, report.json, preview.png, result.zip, and stl/<structure>.stl when asked.
+Every file is deterministic: same input and options give byte-identical files (gzip and ZIP
+timestamps are fixed, ZIP members are sorted).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from .errors import InputError
+from .mesh.export_glb import write_glb
+from .mesh.export_obj import write_mtl, write_obj
+from .mesh.export_stl import write_stl_files
+from .mesh.extract import extract_meshes
+from .preview import write_preview
+from .progress import Progress, no_progress
+from .report import build_report, label_statistics
+from .segment.base import Segmentation
+from .volume import COORDINATE_SYSTEM, Volume
+
+CONTENT_TYPES = {
+    ".obj": "model/obj",
+    ".mtl": "model/mtl",
+    ".glb": "model/gltf-binary",
+    ".stl": "model/stl",
+    ".gz": "application/gzip",
+    ".json": "application/json",
+    ".png": "image/png",
+    ".zip": "application/zip",
+}
+_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+_ALREADY_COMPRESSED = (".gz", ".png", ".zip")
+
+
+def write_outputs(
+    volume: Volume,
+    segmentation: Segmentation,
+    out_dir: Path,
+    *,
+    smoothing: bool = True,
+    reduction_percent: int = 90,
+    stl: bool = False,
+    progress: Progress = no_progress,
+) -> dict:
+    """Write every result file into ``out_dir``; return ``{"files", "result", "timings"}``."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    labels = segmentation.labels
+    if labels.shape != volume.shape:
+        raise InputError(
+            f"the label map's grid {labels.shape} differs from the scan's {volume.shape}",
+            code="label_map_mismatch",
+        )
+    if not labels.any():
+        raise InputError(
+            "the segmentation is empty: no structure was found, so there is nothing to mesh. "
+            "Check that the scan covers the body region the engine segments.",
+            code="empty_segmentation",
+        )
+    timings: dict[str, float] = {}
+    intensity = None if volume.source_format == "label-map" else volume.data
+
+    # the label NIfTI and the statistics need no meshes: done here while the workers mesh
+    side: dict = {}
+    t0 = time.perf_counter()
+    progress("meshing", 0)
+    meshes = extract_meshes(
+        labels, segmentation.affine, segmentation.classes,
+        smoothing=smoothing, reduction_percent=reduction_percent,
+        progress=lambda _stage, percent: progress("meshing", 0.7 * percent),
+        background=lambda: _side_work(side, segmentation, intensity, out_dir),
+    )
+    timings["mesh"] = time.perf_counter() - t0
+
+    progress("exporting", 70)
+    t0 = time.perf_counter()
+    write_obj(meshes, out_dir / "scene.obj")
+    write_mtl(meshes, out_dir / "scene.mtl")
+    write_glb(meshes, out_dir / "scene.glb")
+    stl_paths = write_stl_files(meshes, out_dir / "stl") if stl else []
+    timings["export"] = time.perf_counter() - t0
+
+    timings.update(side["timings"])
+    t0 = time.perf_counter()
+    write_preview(
+        out_dir / "preview.png",
+        intensity=intensity, labels=labels, affine=segmentation.affine,
+        colors={m.label: m.color for m in meshes}, meshes=meshes,
+        title=_preview_title(segmentation), is_ct=(volume.modality or "").upper() == "CT",
+    )
+    timings["preview"] = time.perf_counter() - t0
+
+    options = {"smoothing": smoothing, "reduction_percent": int(reduction_percent), "stl": stl}
+    report = build_report(
+        volume, segmentation, meshes, side["stats"], options=options, timings=timings,
+        intensity_unit=_intensity_unit(volume, intensity),
+    )
+    (out_dir / "report.json").write_text(json.dumps(report, indent=2))
+
+    progress("packaging", 90)
+    t0 = time.perf_counter()
+    names = ["scene.obj", "scene.mtl", "scene.glb", "segmentation.nii.gz", "report.json", "preview.png"]
+    names += [f"stl/{p.name}" for p in stl_paths]
+    write_zip(out_dir, names, out_dir / "result.zip")
+    timings["package"] = time.perf_counter() - t0
+    progress("packaging", 100)
+
+    files = [_file_entry(out_dir, name) for name in names + ["result.zip"]]
+    result = {
+        "structures": len(meshes),
+        "structureNames": [m.name for m in meshes],
+        "triangles": int(sum(m.triangle_count for m in meshes)),
+        "coordinateSystem": COORDINATE_SYSTEM,
+        "warnings": list(volume.warnings) + list(segmentation.warnings),
+    }
+    return {"files": files, "result": result, "timings": timings}
+
+
+def _side_work(side: dict, segmentation: Segmentation, intensity, out_dir: Path) -> None:
+    t0 = time.perf_counter()
+    write_label_nifti(segmentation, out_dir / "segmentation.nii.gz")
+    side_timings = {"labelmap": time.perf_counter() - t0}
+    t0 = time.perf_counter()
+    side["stats"] = label_statistics(segmentation.labels, intensity, segmentation.affine)
+    side_timings["statistics"] = time.perf_counter() - t0
+    side["timings"] = side_timings
+
+
+def write_label_nifti(segmentation: Segmentation, path: Path) -> None:
+    """The label map as NIfTI with the scan's affine (qform = sform), gzip with mtime 0."""
+    import nibabel as nib
+
+    labels = segmentation.labels
+    dtype = np.uint8 if labels.max() < 256 else np.uint16
+    image = nib.Nifti1Image(labels.astype(dtype, copy=False), segmentation.affine)
+    image.set_qform(segmentation.affine, code=1)
+    image.set_sform(segmentation.affine, code=1)
+    image.header.set_intent("label")
+    path.write_bytes(gzip.compress(image.to_bytes(), compresslevel=1, mtime=0))
+
+
+def write_zip(out_dir: Path, names: list[str], zip_path: Path) -> None:
+    """ZIP of the named files in sorted order with fixed timestamps (byte-identical reruns)."""
+    with zipfile.ZipFile(zip_path, "w") as archive:
+        for name in sorted(names):
+            info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
+            info.external_attr = 0o644 << 16
+            if name.endswith(_ALREADY_COMPRESSED):
+                info.compress_type = zipfile.ZIP_STORED
+                archive.writestr(info, (out_dir / name).read_bytes())
+            else:
+                info.compress_type = zipfile.ZIP_DEFLATED
+                archive.writestr(info, (out_dir / name).read_bytes(), compresslevel=1)
+
+
+def _file_entry(out_dir: Path, name: str) -> dict:
+    suffix = Path(name).suffix
+    return {"name": name, "size": (out_dir / name).stat().st_size, "contentType": CONTENT_TYPES[suffix]}
+
+
+def _preview_title(segmentation: Segmentation) -> str:
+    engine = segmentation.engine
+    title = f"IRIS Oculus - engine: {engine.name} {engine.version}"
+    if engine.task:
+        title += f" ({engine.task})"
+    if engine.degraded:
+        title += " - fallback"
+    return title
+
+
+def _intensity_unit(volume: Volume, intensity) -> str | None:
+    if intensity is None:
+        return None
+    return "HU" if (volume.modality or "").upper() == "CT" else "scanner units"

@@ -1,0 +1,141 @@
+"""Mesh extraction fidelity on TotalSegmentator's real reference segmentation."""
+
+from __future__ import annotations
+
+import nibabel as nib
+import numpy as np
+import pytest
+
+from oculus.colors import class_names, color_of
+from oculus.mesh.extract import extract_meshes, presample_factors
+
+from .mesh_helpers import directed_edges_balanced, solid_volume_and_centroid, voxel_centroid
+
+
+@pytest.fixture(scope="module")
+def example_seg(shared_data):
+    image = nib.load(shared_data / "ct" / "example_seg.nii.gz")
+    return np.asarray(image.dataobj).astype(np.uint8), image.affine
+
+
+@pytest.fixture(scope="module")
+def exact_meshes(example_seg):
+    labels, affine = example_seg
+    return extract_meshes(labels, affine, class_names("total"), smoothing=False, reduction_percent=0, workers=1)
+
+
+def test_every_structure_present_becomes_one_named_coloured_mesh(example_seg, exact_meshes):
+    labels, _ = example_seg
+    present = [int(v) for v in np.unique(labels) if v]
+    assert len(present) == 41
+    assert [m.label for m in exact_meshes] == present
+    names = class_names("total")
+    for mesh in exact_meshes:
+        assert mesh.name == names[mesh.label]
+        assert mesh.color == color_of(mesh.name)
+        assert mesh.vertices.dtype == np.float32 and mesh.faces.dtype == np.int32
+        assert mesh.normals.shape == mesh.vertices.shape
+
+
+def test_unsmoothed_meshes_are_closed_and_enclose_the_voxel_volume(example_seg, exact_meshes):
+    labels, affine = example_seg
+    voxel_mm3 = abs(np.linalg.det(affine[:3, :3]))
+    checked = 0
+    for mesh in exact_meshes:
+        assert directed_edges_balanced(mesh.faces), mesh.name
+        volume, _ = solid_volume_and_centroid(mesh.vertices, mesh.faces)
+        expected = np.count_nonzero(labels == mesh.label) * voxel_mm3
+        assert volume > 0, mesh.name  # outward winding
+        if expected >= 1000.0:  # >= 1 mL
+            assert abs(volume - expected) <= 0.03 * expected, mesh.name
+            checked += 1
+    assert checked >= 30
+
+
+def test_mesh_centroids_land_within_one_voxel_of_voxel_centroids(example_seg, exact_meshes):
+    labels, affine = example_seg
+    voxel = float(np.linalg.norm(affine[:3, :3], axis=0).min())
+    for mesh in exact_meshes:
+        _, centre = solid_volume_and_centroid(mesh.vertices, mesh.faces)
+        assert np.linalg.norm(centre - voxel_centroid(labels, mesh.label, affine)) <= voxel, mesh.name
+
+
+def test_normals_point_outward(exact_meshes):
+    for mesh in exact_meshes[:10]:
+        _, centre = solid_volume_and_centroid(mesh.vertices, mesh.faces)
+        outward = np.einsum("ij,ij->i", mesh.normals, mesh.vertices - centre)
+        assert np.mean(outward > 0) > 0.8, mesh.name  # convex-ish organs: most normals face away
+
+
+def test_smoothed_decimated_meshes_keep_volume_and_position(example_seg):
+    labels, affine = example_seg
+    exact = extract_meshes(labels, affine, {}, smoothing=False, reduction_percent=0, workers=1)
+    smooth = extract_meshes(labels, affine, {}, smoothing=True, reduction_percent=90, workers=2)
+    voxel_mm3 = abs(np.linalg.det(affine[:3, :3]))
+    voxel = float(np.linalg.norm(affine[:3, :3], axis=0).min())
+    assert [m.label for m in smooth] == [m.label for m in exact]
+    for coarse, fine in zip(smooth, exact):
+        expected = np.count_nonzero(labels == coarse.label) * voxel_mm3
+        volume, centre = solid_volume_and_centroid(coarse.vertices, coarse.faces)
+        assert volume > 0, coarse.name
+        assert coarse.triangle_count < fine.triangle_count or fine.triangle_count <= 200
+        if expected >= 50_000:  # >= 50 mL: marching cubes + Taubin stay close to the voxels
+            assert abs(volume - expected) <= 0.10 * expected, coarse.name
+            assert np.linalg.norm(centre - voxel_centroid(labels, coarse.label, affine)) <= voxel
+
+
+def test_reduction_removes_the_requested_share_of_triangles(example_seg):
+    labels, affine = example_seg
+    full = extract_meshes(labels, affine, {}, smoothing=True, reduction_percent=0, workers=1)
+    reduced = extract_meshes(labels, affine, {}, smoothing=True, reduction_percent=80, workers=1)
+    big = [(f, r) for f, r in zip(full, reduced) if f.triangle_count >= 5000]
+    assert big
+    for f, r in big:
+        assert 0.15 <= r.triangle_count / f.triangle_count <= 0.25, f.label
+
+
+def test_mirroring_affine_keeps_outward_winding_and_world_position():
+    labels = np.zeros((12, 14, 10), np.uint8)
+    labels[3:9, 4:11, 2:8] = 1
+    labels[0:3, 0:5, 0:4] = 2  # touches the volume border: must still be closed
+    flipped = np.diag([-1.5, 2.0, 2.5, 1.0])
+    flipped[:3, 3] = [40.0, -10.0, 5.0]
+    assert np.linalg.det(flipped[:3, :3]) < 0
+    for smoothing in (False, True):
+        meshes = extract_meshes(labels, flipped, {1: "liver", 2: "spleen"}, smoothing=smoothing, reduction_percent=0, workers=1)
+        for mesh in meshes:
+            volume, centre = solid_volume_and_centroid(mesh.vertices, mesh.faces)
+            assert directed_edges_balanced(mesh.faces)
+            assert volume > 0
+            expected = np.count_nonzero(labels == mesh.label) * 7.5
+            if not smoothing:
+                assert volume == pytest.approx(expected, rel=1e-6)
+                assert np.allclose(centre, voxel_centroid(labels, mesh.label, flipped), atol=1e-4)
+
+
+def test_output_is_deterministic_across_worker_counts(example_seg):
+    labels, affine = example_seg
+    one = extract_meshes(labels, affine, {}, reduction_percent=90, workers=1)
+    two = extract_meshes(labels, affine, {}, reduction_percent=90, workers=2)
+    for a, b in zip(one, two, strict=True):
+        assert a.vertices.tobytes() == b.vertices.tobytes()
+        assert a.faces.tobytes() == b.faces.tobytes()
+
+
+def test_presampling_only_coarsens_fine_anisotropic_grids():
+    assert presample_factors(np.diag([0.8, 0.8, 1.5, 1])) == (2, 2, 1)
+    assert presample_factors(np.diag([3.0, 3.0, 3.0, 1])) == (1, 1, 1)
+    assert presample_factors(np.diag([0.5, 0.5, 0.5, 1])) == (2, 2, 2)
+
+
+def test_presampled_large_structure_keeps_its_volume():
+    # a 60 mm x 40 mm x 45 mm ellipsoid on a fine 0.8 x 0.8 x 1.5 mm grid (presampled 2x2x1)
+    affine = np.diag([0.8, 0.8, 1.5, 1.0])
+    i, j, k = np.ogrid[:100, :80, :40]
+    labels = (((i - 50) * 0.8 / 30) ** 2 + ((j - 40) * 0.8 / 20) ** 2 + ((k - 20) * 1.5 / 22.5) ** 2 <= 1).astype(np.uint8)
+    assert labels.sum() >= 20_000
+    [mesh] = extract_meshes(labels, affine, {1: "liver"}, smoothing=True, reduction_percent=90, workers=1)
+    volume, centre = solid_volume_and_centroid(mesh.vertices, mesh.faces)
+    expected = labels.sum() * 0.96
+    assert abs(volume - expected) <= 0.03 * expected
+    assert np.linalg.norm(centre - voxel_centroid(labels, 1, affine)) <= 0.8
