@@ -12,16 +12,17 @@ RESULTS=$(mktemp -d)
 trap 'rm -rf "$RESULTS"' EXIT
 status=0
 
-echo "== Python: unit, integration and end-to-end tests"
+echo "== Python: unit, integration and end-to-end tests (incl. the browser against the local stack)"
 .venv/bin/python -m pytest tests --junitxml="$RESULTS/pytest.xml" -p no:cacheprovider "$@" || status=1
 
 if [ -f frontend/package.json ]; then
-  echo "== Web app: unit tests (vitest)"
-  (cd frontend && npm run --silent test:ci -- --outputFile="$RESULTS/vitest.json") || status=1
-  if [ -f frontend/scripts/e2e.sh ]; then
-    echo "== Web app: browser tests (Playwright, Debian's Chromium) against the local stack"
-    bash frontend/scripts/e2e.sh "$RESULTS/playwright.json" || status=1
-  fi
+  echo "== Web app: unit tests (Vitest + Testing Library)"
+  rm -f frontend/test-results/vitest.json frontend/test-results/e2e.json  # no stale reports
+  (cd frontend && npx vitest run) || status=1
+  cp frontend/test-results/vitest.json "$RESULTS/vitest.json" 2>/dev/null
+  echo "== Web app: browser tests in headless Chromium against a mocked API (fixed data)"
+  (cd frontend && node e2e/run.mjs) || status=1
+  cp frontend/test-results/e2e.json "$RESULTS/browser-mocked.json" 2>/dev/null
 fi
 
 # One closing line over all runners, read from their machine-readable reports.

@@ -1,6 +1,6 @@
 """Print one 'N passed, N failed' line from the reports of every test runner in a folder.
 
-Reads pytest's JUnit XML and the JSON reports of Vitest and Playwright. A runner that was
+Reads pytest's JUnit XML, Vitest's JSON report and the browser runner's (frontend/e2e/run.mjs). A runner that was
 expected but left no report counts as one failure, so a crash cannot look like success.
 """
 
@@ -27,14 +27,14 @@ def vitest_counts(path: Path) -> tuple[int, int, int]:
     return data.get("numPassedTests", 0), data.get("numFailedTests", 0), skipped
 
 
-def playwright_counts(path: Path) -> tuple[int, int, int]:
-    stats = json.loads(path.read_text()).get("stats", {})
-    # A flaky test passed on retry: it counts as passed, and Playwright prints it as flaky.
-    passed = stats.get("expected", 0) + stats.get("flaky", 0)
-    return passed, stats.get("unexpected", 0), stats.get("skipped", 0)
+def browser_counts(path: Path) -> tuple[int, int, int]:
+    """frontend/e2e/run.mjs's report: {results: [{name, ok}]}."""
+    results = json.loads(path.read_text()).get("results", [])
+    failed = sum(1 for r in results if not r.get("ok"))
+    return len(results) - failed, failed, 0
 
 
-READERS = {"pytest.xml": pytest_counts, "vitest.json": vitest_counts, "playwright.json": playwright_counts}
+READERS = {"pytest.xml": pytest_counts, "vitest.json": vitest_counts, "browser-mocked.json": browser_counts}
 
 
 def main(folder: str) -> int:
@@ -42,9 +42,7 @@ def main(folder: str) -> int:
     passed = failed = skipped = 0
     expected = ["pytest.xml"]
     if Path("frontend/package.json").exists():
-        expected.append("vitest.json")
-    if Path("frontend/scripts/e2e.sh").exists():
-        expected.append("playwright.json")
+        expected += ["vitest.json", "browser-mocked.json"]
     for name in expected:
         path = base / name
         if not path.exists():

@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -13,11 +13,12 @@ from oculus_shared.errors import ServiceUnavailable
 from oculus_shared.http import build_resolver, caller_id, json_response, ok
 from oculus_shared.keys import parse_s3_uri
 from oculus_shared.wiring import backend
+from oculus_shared.tracing import make_tracer
 
 logger = Logger()
-tracer = Tracer()
+tracer = make_tracer()  # no X-Ray SDK import unless tracing is on
 metrics = Metrics()
-app = build_resolver(logger)
+app = build_resolver(logger, validation=False)  # no parameters or bodies: no pydantic
 
 
 def _check(name: str, probe: Any) -> dict[str, Any]:

@@ -8,17 +8,11 @@ request for a job that is already queued is refused by the job's conditional wri
 from functools import lru_cache
 from typing import Annotated, Any, Callable
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
-from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from oculus_shared import service
 from oculus_shared.config import settings
@@ -26,24 +20,35 @@ from oculus_shared.http import build_resolver, caller_id, error_response, ok
 from oculus_shared.jobs import Task
 from oculus_shared.models import ClassifyRequest, TotalsegRequest
 from oculus_shared.wiring import backend, job_id_from_path
+from oculus_shared.tracing import make_tracer
 
 logger = Logger()
-tracer = Tracer()
+tracer = make_tracer()  # no X-Ray SDK import unless tracing is on
 metrics = Metrics()
 app = build_resolver(logger)
-idempotency_config = IdempotencyConfig(expires_after_seconds=3600)
+_context: dict[str, Any] = {}  # the current invocation's LambdaContext (idempotency needs it)
 
 
 @lru_cache(maxsize=1)
 def idempotent_start() -> Callable[..., dict[str, Any]]:
-    """Built on first use: the persistence layer creates its boto3 client when constructed."""
+    """Built on the first process request, not at import: Powertools' idempotency package
+    imports boto3 and its persistence layer creates a client, which only a request needs
+    (the handler's other answers, e.g. a 422, never touch them)."""
+    from aws_lambda_powertools.utilities.idempotency import (
+        DynamoDBPersistenceLayer,
+        IdempotencyConfig,
+        idempotent_function,
+    )
+    from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
+
     s = settings()
     if not s.idempotency_table_name:
         raise RuntimeError("IDEMPOTENCY_TABLE_NAME is not set")
-    idempotency_config.expires_after_seconds = s.idempotency_ttl_seconds
+    config = IdempotencyConfig(expires_after_seconds=s.idempotency_ttl_seconds)
     persistence = DynamoDBPersistenceLayer(table_name=s.idempotency_table_name)
+    app.exception_handler(IdempotencyAlreadyInProgressError)(_in_progress)
 
-    @idempotent_function(data_keyword_argument="request", persistence_store=persistence, config=idempotency_config)
+    @idempotent_function(data_keyword_argument="request", persistence_store=persistence, config=config)
     def start(request: dict[str, Any]) -> dict[str, Any]:
         answer = service.start_processing(
             backend(), request["owner"], request["jobId"], Task(request["task"]), request["options"]
@@ -51,7 +56,11 @@ def idempotent_start() -> Callable[..., dict[str, Any]]:
         metrics.add_metric(name="JobsQueued", unit=MetricUnit.Count, value=1)
         return answer
 
-    return start
+    def start_in_context(request: dict[str, Any]) -> dict[str, Any]:
+        config.register_lambda_context(_context.get("context"))  # records expire before Lambda retries
+        return start(request=request)
+
+    return start_in_context
 
 
 def _start(task: Task, job_id: str, options: dict[str, Any]):
@@ -72,8 +81,7 @@ def process_classify(request: Annotated[ClassifyRequest, Body()]):
     return _start(Task.CLASSIFY, request.jobId, request.options())
 
 
-@app.exception_handler(IdempotencyAlreadyInProgressError)
-def _in_progress(exc: IdempotencyAlreadyInProgressError):
+def _in_progress(exc: Exception):  # registered for IdempotencyAlreadyInProgressError by idempotent_start()
     return error_response(409, "request_in_progress", "the same request is already being handled")
 
 
@@ -81,5 +89,5 @@ def _in_progress(exc: IdempotencyAlreadyInProgressError):
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    idempotency_config.register_lambda_context(context)
+    _context["context"] = context
     return app.resolve(event, context)

@@ -2,7 +2,7 @@
 partial failures. Idempotent: duplicates and out-of-order notifications change nothing;
 a record that cannot be parsed fails alone and ends in the dead-letter queue."""
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -10,9 +10,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from oculus_shared import service
 from oculus_shared.notifications import parse_sqs_body
 from oculus_shared.wiring import backend
+from oculus_shared.tracing import make_tracer
 
 logger = Logger()
-tracer = Tracer()
+tracer = make_tracer()  # no X-Ray SDK import unless tracing is on
 metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.SQS)
 

@@ -2,7 +2,7 @@
 
 from typing import Annotated, Optional
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
@@ -12,9 +12,10 @@ from oculus_shared import service
 from oculus_shared.http import build_resolver, caller_id, ok
 from oculus_shared.models import CompleteUploadRequest, UploadRequest
 from oculus_shared.wiring import backend, job_id_from_path
+from oculus_shared.tracing import make_tracer
 
 logger = Logger()
-tracer = Tracer()
+tracer = make_tracer()  # no X-Ray SDK import unless tracing is on
 metrics = Metrics()
 app = build_resolver(logger)
 

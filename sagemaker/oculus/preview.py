@@ -18,6 +18,7 @@ from .mesh.model import StructureMesh
 
 PANEL_HEIGHT = 256
 _OVERLAY_ALPHA = 0.45
+_MAX_SPLATS = 200_000
 
 
 def render_preview(
@@ -100,6 +101,9 @@ def _render_3d(meshes: list[StructureMesh], size: int) -> Image.Image:
         rgb = np.asarray(mesh.color, np.float32)
         colors += [np.broadcast_to(rgb, (len(mesh.vertices), 3)), np.broadcast_to(rgb, (len(centres), 3))]
     p, n, c = np.concatenate(points), np.concatenate(normals), np.concatenate(colors)
+    if len(p) > _MAX_SPLATS:  # a regular subsample is plenty for a thumbnail
+        keep = np.linspace(0, len(p) - 1, _MAX_SPLATS).astype(np.int64)
+        p, n, c = p[keep], n[keep], c[keep]
     low, high = p.min(axis=0), p.max(axis=0)
     scale = (size - 8) / max(float(max(high[0] - low[0], high[2] - low[2])), 1e-6)
     column = ((high[0] - p[:, 0]) * scale + 4).astype(np.int64)  # patient's right on the left

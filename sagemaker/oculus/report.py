@@ -1,7 +1,10 @@
 """report.json: what was made, from what, by which engine, with per-structure measurements.
 
-Schema (version ``REPORT_SCHEMA_VERSION``) is documented in docs/outputs.md. Statistics are
-computed in one vectorised pass over the labelled voxels (``np.bincount``), not per mask.
+Schema (version ``REPORT_SCHEMA_VERSION``) is documented in docs/outputs.md. The pipeline
+takes per-structure statistics from the sums the meshing workers measure on each structure's
+bounding-box crop (``mesh_statistics``, in parallel, no extra pass over the volume);
+``label_statistics`` computes the same numbers in one vectorised pass (``np.bincount``) for
+callers without meshes, and the tests check that both agree.
 """
 
 from __future__ import annotations
@@ -58,6 +61,31 @@ def label_statistics(labels: np.ndarray, intensity: np.ndarray | None, affine: n
             "bboxMinMm": [round(float(v), 3) for v in low],
             "bboxMaxMm": [round(float(v), 3) for v in high],
             "centroidMm": [round(float(v), 3) for v in centres[label]],
+        }
+    return stats
+
+
+def mesh_statistics(meshes: list[StructureMesh], affine: np.ndarray) -> dict[int, dict]:
+    """The ``label_statistics`` entries, from the sums measured while meshing."""
+    voxel_ml = abs(float(np.linalg.det(affine[:3, :3]))) / 1000.0
+    stats: dict[int, dict] = {}
+    for mesh in meshes:
+        v = mesh.voxel_stats
+        count = v["voxelCount"]
+        mean = std = None
+        if "intensitySum" in v:
+            mean = v["intensitySum"] / count
+            std = float(np.sqrt(max(v["intensitySumSquares"] / count - mean * mean, 0.0)))
+        low, high = _world_box(tuple(slice(a, b) for a, b in v["box"]), affine)
+        centre = affine[:3, :3] @ np.asarray(v["centroidIndex"]) + affine[:3, 3]
+        stats[mesh.label] = {
+            "voxelCount": int(count),
+            "volumeMl": round(count * voxel_ml, 4),
+            "meanIntensity": None if mean is None else round(float(mean), 3),
+            "stdIntensity": None if std is None else round(float(std), 3),
+            "bboxMinMm": [round(float(x), 3) for x in low],
+            "bboxMaxMm": [round(float(x), 3) for x in high],
+            "centroidMm": [round(float(x), 3) for x in centre],
         }
     return stats
 

@@ -4,9 +4,10 @@ Per structure (crop = its bounding box padded by one background voxel, so surfac
 the volume border are closed):
 
 * ``smoothing=False``: the exact voxel surface (``surface.voxel_surface``), decimated.
-* ``smoothing=True``: marching cubes at 0.5 on the occupancy field, decimated by
-  fast-simplification, then Taubin-smoothed (non-shrinking) - the order 3D Slicer uses for
-  its closed surfaces (extract, decimate, smooth, normals).
+* ``smoothing=True``: marching cubes at 0.5 on the occupancy field, Taubin-smoothed
+  (non-shrinking), then decimated by fast-simplification. Smoothing *before* decimation: the
+  quadric decimator then keeps the smooth shape, whereas smoothing an already coarse mesh
+  (3D Slicer's order) shrank thin structures such as ribs by up to 70 % on the 3 mm example.
 
 Speed: when ``reduction_percent >= PRESAMPLE_MIN_REDUCTION`` and a structure has at least
 ``PRESAMPLE_MIN_VOXELS`` voxels, its field is first averaged over blocks of voxels
@@ -42,6 +43,7 @@ PRESAMPLE_MIN_REDUCTION = 50
 PRESAMPLE_MIN_VOXELS = 20_000
 
 _LABELS: np.ndarray | None = None  # the label map, inherited by forked workers
+_INTENSITY: np.ndarray | None = None
 
 
 def extract_meshes(
@@ -54,25 +56,30 @@ def extract_meshes(
     progress: Progress = no_progress,
     workers: int | None = None,
     background: Callable[[], None] | None = None,
+    intensity: np.ndarray | None = None,
 ) -> list[StructureMesh]:
     """One closed, outward-wound surface per label present in ``labels``, ordered by label.
 
     ``workers``: meshing processes (default: the CPUs this process may use). ``background``:
     other work run in this process once all workers are busy (e.g. writing the label map), so
     a 2-core machine keeps both cores busy without threads running while workers fork.
+    ``intensity``: the scan on the same grid; each mesh's ``voxel_stats`` then carries the
+    intensity sum and sum of squares inside the structure (measured on the same crop).
     """
     if labels.ndim != 3:
         raise InputError("a label map must be 3D", code="not_3d")
     if not 0 <= int(reduction_percent) <= 99:
         raise InputError("reduction_percent must be an integer from 0 to 99", code="invalid_options")
     affine = np.asarray(affine, dtype=np.float64)
+    if intensity is not None and intensity.shape != labels.shape:
+        raise InputError("the intensity volume and the label map differ in shape", code="label_map_mismatch")
     boxes = ndimage.find_objects(labels)
     jobs = [
         _Job(label, box, smoothing, int(reduction_percent), affine)
         for label, box in enumerate(boxes, start=1)
         if box is not None
     ]
-    results = _run(labels, jobs, _worker_count(workers, len(jobs)), progress, background)
+    results = _run(labels, intensity, jobs, _worker_count(workers, len(jobs)), progress, background)
     return [
         StructureMesh(
             label=job.label,
@@ -81,6 +88,7 @@ def extract_meshes(
             faces=results[job.label][1],
             normals=results[job.label][2],
             color=color_of(classes.get(job.label, f"label_{job.label}")),
+            voxel_stats=results[job.label][3],
         )
         for job in jobs
     ]
@@ -103,11 +111,13 @@ def presample_factors(affine: np.ndarray) -> tuple[int, int, int]:
     return tuple(int(max(1, round(cell / s))) for s in spacing)  # type: ignore[return-value]
 
 
-def mesh_structure(labels: np.ndarray, job: _Job) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(vertices float32 world mm, faces int32 outward, normals float32) of one label."""
+def mesh_structure(labels: np.ndarray, job: _Job, intensity: np.ndarray | None = None):
+    """(vertices float32 world mm, faces int32 outward, normals float32, voxel stats)."""
     mask = labels[job.box] == job.label
     start = np.array([s.start for s in job.box], dtype=np.float64)
-    voxels = int(np.count_nonzero(mask))
+    stats = crop_statistics(mask, start, None if intensity is None else intensity[job.box])
+    stats["box"] = [[s.start, s.stop] for s in job.box]
+    voxels = stats["voxelCount"]
     factors = (1, 1, 1)
     if job.smoothing and job.reduction_percent >= PRESAMPLE_MIN_REDUCTION and voxels >= PRESAMPLE_MIN_VOXELS:
         factors = presample_factors(job.affine)
@@ -127,12 +137,27 @@ def mesh_structure(labels: np.ndarray, job: _Job) -> tuple[np.ndarray, np.ndarra
         faces = faces[:, ::-1]  # a mirroring affine turns outward winding inward: undo it
     world, faces = compact(world, faces)
     full_resolution = len(faces) * float(np.prod(factors)) ** (2.0 / 3.0)
-    if job.reduction_percent > 0:
-        world, faces = decimate(world, faces, round(full_resolution * (100 - job.reduction_percent) / 100))
     if job.smoothing:
         world = taubin_smooth(world, faces)
+    if job.reduction_percent > 0:
+        world, faces = decimate(world, faces, round(full_resolution * (100 - job.reduction_percent) / 100))
     normals = vertex_normals(world, faces)
-    return world.astype(np.float32), faces.astype(np.int32), normals.astype(np.float32)
+    return world.astype(np.float32), faces.astype(np.int32), normals.astype(np.float32), stats
+
+
+def crop_statistics(mask: np.ndarray, start: np.ndarray, values: np.ndarray | None) -> dict:
+    """Voxel count, mean voxel index and intensity sums of one structure's crop."""
+    count = int(np.count_nonzero(mask))
+    centre = []
+    for axis in range(3):
+        profile = mask.sum(axis=tuple(a for a in range(3) if a != axis), dtype=np.int64)
+        centre.append(float(profile @ np.arange(len(profile))) / count + float(start[axis]))
+    stats: dict = {"voxelCount": count, "centroidIndex": centre}
+    if values is not None:
+        inside = values[mask].astype(np.float64)
+        stats["intensitySum"] = float(inside.sum())
+        stats["intensitySumSquares"] = float(np.dot(inside, inside))
+    return stats
 
 
 def _block_mean(mask: np.ndarray, factors: tuple[int, int, int]) -> np.ndarray:
@@ -155,18 +180,18 @@ def _worker_count(workers: int | None, jobs: int) -> int:
     return max(1, min(workers, jobs))
 
 
-def _run(labels, jobs, workers, progress, background) -> dict:
+def _run(labels, intensity, jobs, workers, progress, background) -> dict:
     results: dict[int, tuple] = {}
     progress("meshing", 0)
     if workers == 1 or "fork" not in multiprocessing.get_all_start_methods():
         if background is not None:
             background()
         for done, job in enumerate(jobs, start=1):
-            results[job.label] = mesh_structure(labels, job)
+            results[job.label] = mesh_structure(labels, job, intensity)
             progress("meshing", 100.0 * done / len(jobs))
         return results
-    global _LABELS
-    _LABELS = labels  # forked workers see it without copying 100+ MB through a pipe
+    global _LABELS, _INTENSITY
+    _LABELS, _INTENSITY = labels, intensity  # forked workers share them without copying
     try:
         # fork: the label map is shared copy-on-write; biggest structures first balances load
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
@@ -178,10 +203,10 @@ def _run(labels, jobs, workers, progress, background) -> dict:
                 results[futures[future]] = future.result()
                 progress("meshing", 100.0 * done / len(jobs))
     finally:
-        _LABELS = None
+        _LABELS = _INTENSITY = None
     return results
 
 
 def _mesh_in_worker(job: _Job):
     assert _LABELS is not None
-    return mesh_structure(_LABELS, job)
+    return mesh_structure(_LABELS, job, _INTENSITY)

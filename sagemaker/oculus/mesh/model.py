@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -21,6 +21,10 @@ class StructureMesh:
     faces: np.ndarray  # (M, 3) int32
     normals: np.ndarray  # (N, 3) float32, unit, outward
     color: tuple[int, int, int]
+    #: Voxel measurements taken while meshing (extract.py): ``voxelCount``, ``centroidIndex``
+    #: (mean voxel index i, j, k), ``box`` (index slices' start/stop), and when an intensity
+    #: volume was given ``intensitySum`` / ``intensitySumSquares``.
+    voxel_stats: dict = field(default_factory=dict)
 
     @property
     def triangle_count(self) -> int:

@@ -328,3 +328,78 @@ def test_listing_is_newest_first_paginated_and_filtered(api, aws, samples):
                         ({"status": "deleted"}, "validation_error"), ({"cursor": "@@@"}, "invalid_cursor")):
         answer = api.call("GET", "/jobs", query=query)
         assert 400 <= answer.status < 500 and answer.error_code == code, (query, answer.raw)
+
+
+def _pages(api, query, user="alice"):
+    """Every page of a listing: (ids, nextCursor) per page."""
+    pages, cursor = [], None
+    while True:
+        answer = api.call("GET", "/jobs", user=user, query={**query, **({"cursor": cursor} if cursor else {})})
+        assert answer.status == 200, answer.raw
+        cursor = answer.json["nextCursor"]
+        pages.append(([j["jobId"] for j in answer.json["jobs"]], cursor))
+        if not cursor:
+            return pages
+
+
+def test_status_filtered_pages_come_back_full(api, aws, samples):
+    from oculus_shared.jobs import JobStatus
+    from oculus_shared.wiring import backend
+
+    png = __import__("base64").b64encode(samples.png()).decode()
+    created = []  # oldest first; every third one is uploaded (inline), the rest uploading
+    for i in range(8):
+        body = {"filename": f"s{i}.png", "file": png} if i % 3 == 0 else {"filename": f"ct{i}.nii", "size": 10}
+        created.append(api.call("POST", "/upload", body=body).json["jobId"])
+    uploaded = [j for i, j in enumerate(created) if i % 3 == 0][::-1]
+    uploading = [j for i, j in enumerate(created) if i % 3 != 0][::-1]
+    # A system transition (no owner given: the store looks it up) keeps the status index in step.
+    backend().jobs.transition(uploading[-1], JobStatus.FAILED, updates={"error": {"code": "x", "message": "y"}})
+    failed, uploading = [uploading[-1]], uploading[:-1]
+    # An interrupted delete leaves a 'deleted' item behind: never listed, never shortens a page.
+    backend().jobs.transition(uploading[0], JobStatus.DELETED, owner="alice")
+    uploading = uploading[1:]
+    api.call("POST", "/upload", user="bob", body={"filename": "b.nii", "size": 10})
+
+    for query, expected in (({"status": "uploaded"}, uploaded), ({"status": "uploading"}, uploading),
+                            ({"status": "failed"}, failed), ({}, [j for j in created[::-1] if j in uploaded + uploading + failed])):
+        for limit in (1, 2, 3):
+            pages = _pages(api, {**query, "limit": str(limit)})
+            assert [j for ids, _ in pages for j in ids] == expected, (query, limit)
+            # every page but the last is full; the last has no cursor (and is not empty unless all is)
+            assert all(len(ids) == limit for ids, _ in pages[:-1]), (query, limit, pages)
+            assert pages[-1][1] is None and (pages[-1][0] or not expected)
+    assert api.call("GET", "/jobs", query={"status": "completed"}).json == {"ok": True, "jobs": [], "nextCursor": None}
+
+    # A cursor only continues the listing it came from, for the user it was issued to.
+    status_cursor = api.call("GET", "/jobs", query={"status": "uploading", "limit": "1"}).json["nextCursor"]
+    plain_cursor = api.call("GET", "/jobs", query={"limit": "1"}).json["nextCursor"]
+    for user, query in (("alice", {"status": "uploaded", "cursor": status_cursor}),
+                        ("alice", {"cursor": status_cursor}),
+                        ("alice", {"status": "uploading", "cursor": plain_cursor}),
+                        ("bob", {"status": "uploading", "cursor": status_cursor})):
+        answer = api.call("GET", "/jobs", user=user, query=query)
+        assert answer.status == 400 and answer.error_code == "invalid_cursor", (user, query, answer.raw)
+
+
+def test_completion_is_accepted_straight_from_queued(api, aws, samples, notes):
+    """Nobody GETs the job while it runs, so it is never marked processing: the success
+    notification completes it from queued, and a stale progress.json changes nothing after."""
+    job_id = uploaded_job(api, samples)
+    expect_invocation(aws, job_id)
+    assert api.call("POST", "/process/totalseg", body={"jobId": job_id}).status == 202
+    aws.s3.put_object(Bucket=BUCKET, Key=f"results/alice/{job_id}/progress.json",
+                      Body=json.dumps({"jobId": job_id, "stage": "exporting", "percent": 90}))
+    item = aws.ddb.get_item(TableName="oculus-jobs-test", Key={"jobId": {"S": job_id}})["Item"]
+    assert item["status"]["S"] == "queued"
+    notes.publish_success(job_id, engine_success(job_id))
+    assert notes.deliver() == {"batchItemFailures": []}
+    job = api.call("GET", f"/jobs/{job_id}").json["job"]
+    assert (job["status"], job["stage"], job["progress"]) == ("completed", "done", 100)
+    listed = api.call("GET", "/jobs", query={"status": "completed"}).json["jobs"]
+    assert [j["jobId"] for j in listed] == [job_id]
+    assert api.call("GET", "/jobs", query={"status": "queued"}).json["jobs"] == []
+    # a duplicate changes nothing
+    notes.publish_success(job_id, engine_success(job_id))
+    assert notes.deliver() == {"batchItemFailures": []}
+    assert api.call("GET", f"/jobs/{job_id}").json["job"] == job

@@ -170,6 +170,19 @@ def test_cursor_round_trip_and_tampering():
         assert err.value.code == "invalid_cursor"
 
 
+def test_status_cursor_is_bound_to_owner_and_status():
+    key = {"jobId": "j", "ownerStatus": "alice#completed", "createdAt": "2026-01-01T00:00:00.000Z"}
+    cursor = encode_cursor(key)
+    assert decode_cursor(cursor, "alice", "completed") == key
+    plain = encode_cursor({"jobId": "j", "owner": "alice", "createdAt": "2026-01-01T00:00:00.000Z"})
+    # another user, another status, the unfiltered listing's cursor and vice versa: all refused
+    for bad, owner, status in ((cursor, "bob", "completed"), (cursor, "alice", "failed"), (cursor, "alice", None),
+                               (plain, "alice", "completed")):
+        with pytest.raises(BadRequest) as err:
+            decode_cursor(bad, owner, status)
+        assert err.value.code == "invalid_cursor"
+
+
 SUCCESS = {
     "awsRegion": "us-east-1", "eventTime": "2026-11-22T10:00:05.608Z", "receivedTime": "2026-11-22T09:58:00.455Z",
     "invocationStatus": "Completed",

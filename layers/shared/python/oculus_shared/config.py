@@ -5,6 +5,7 @@ against moto (values set by the local stack). Variables:
 
 ``TABLE_NAME``                  DynamoDB job table (partition key ``jobId``). Required.
 ``OWNER_INDEX_NAME``            GSI on the job table keyed ``owner`` / ``createdAt`` (default ``owner-index``).
+``STATUS_INDEX_NAME``           GSI keyed ``ownerStatus`` ("{owner}#{status}") / ``createdAt`` (default ``owner-status-index``).
 ``IDEMPOTENCY_TABLE_NAME``      DynamoDB table for Powertools Idempotency (key ``id``, TTL ``expiration``).
 ``IDEMPOTENCY_TTL_SECONDS``     how long an identical process request is answered from the record (default 3600).
 ``BUCKET_NAME``                 private data bucket (uploads/, results/, async/). Required.
@@ -58,6 +59,7 @@ def _required(name: str) -> str:
 class Settings:
     table_name: str
     owner_index_name: str
+    status_index_name: str
     idempotency_table_name: str
     idempotency_ttl_seconds: int
     bucket_name: str
@@ -79,6 +81,7 @@ def load_settings() -> Settings:
     return Settings(
         table_name=_required("TABLE_NAME"),
         owner_index_name=os.environ.get("OWNER_INDEX_NAME", "owner-index"),
+        status_index_name=os.environ.get("STATUS_INDEX_NAME", "owner-status-index"),
         idempotency_table_name=os.environ.get("IDEMPOTENCY_TABLE_NAME", ""),
         idempotency_ttl_seconds=_int("IDEMPOTENCY_TTL_SECONDS", 3600),
         bucket_name=_required("BUCKET_NAME"),

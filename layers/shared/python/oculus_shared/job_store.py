@@ -3,6 +3,12 @@
 Every status change is one UpdateItem whose condition is "the current status is one the
 state machine allows to reach the target" (and, for user calls, "the owner is the caller"),
 so a refused transition is never applied, whatever the races.
+
+Listing uses two indexes: ``owner-index`` (``owner`` / ``createdAt``) for all of a user's
+jobs, and ``owner-status-index`` (``ownerStatus`` = ``"{owner}#{status}"`` / ``createdAt``)
+for ``?status=``. ``ownerStatus`` is written with the status in the same write (put and
+every transition), so a status listing is a plain Query whose pages come back full, with no
+filter expression cutting them short.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from .aws import client, error_code
-from .cursor import decode_cursor, encode_cursor
+from .cursor import decode_cursor, encode_cursor, owner_status
 from .errors import InvalidTransition, NotFound
 from .jobs import Job, JobStatus, check_transition, sources_of, utc_now
 
@@ -23,8 +29,58 @@ class JobStore(Protocol):
     def get_owned(self, owner: str, job_id: str) -> Job: ...
     def transition(self, job_id: str, target: JobStatus, *, owner: str | None = None,
                    updates: dict[str, Any] | None = None) -> Job: ...
-    def list_by_owner(self, owner: str, *, limit: int, cursor: str | None,
-                      status: JobStatus | None) -> tuple[list[Job], str | None]: ...
+    def list_by_owner(
+        self, owner: str, *, limit: int, cursor: str | None, status: JobStatus | None
+    ) -> tuple[list[Job], str | None]:
+        """One page, newest first: ``limit`` jobs (fewer only on the last page) and the cursor
+        of the next page (None on the last page).
+
+        With ``status``: a Query on owner-status-index, no filter. Without: owner-index minus
+        ``deleted`` jobs. Either way we ask for one item more than the page and, when it comes,
+        the cursor is the key of the page's last item, so the last page has no cursor. A
+        Query that stops early (the filter, or DynamoDB's 1 MB cut) is continued, at most
+        ``MAX_LIST_READS`` calls per page."""
+        request: dict[str, Any] = {
+            "TableName": self.table_name,
+            "ExpressionAttributeNames": {"#pk": "owner"},
+            "KeyConditionExpression": "#pk = :pk",
+            "ScanIndexForward": False,  # newest first
+        }
+        if status is None:
+            partition_attr, partition = "owner", owner
+            request["IndexName"] = self.owner_index
+            request["FilterExpression"] = "#status <> :deleted"
+            request["ExpressionAttributeNames"]["#status"] = "status"
+            request["ExpressionAttributeValues"] = {":pk": {"S": owner}, ":deleted": {"S": JobStatus.DELETED.value}}
+        else:
+            partition_attr, partition = "ownerStatus", owner_status(owner, status.value)
+            request["IndexName"] = self.status_index
+            request["ExpressionAttributeNames"]["#pk"] = "ownerStatus"
+            request["ExpressionAttributeValues"] = {":pk": {"S": partition}}
+        start = decode_cursor(cursor, owner, status.value if status else None)
+        last: dict[str, Any] | None = {k: {"S": v} for k, v in start.items()} if start else None
+        items: list[dict[str, Any]] = []
+        want = limit + 1  # one more than the page tells whether another page exists
+        for _ in range(MAX_LIST_READS):
+            page_request = {**request, "Limit": want - len(items)}
+            if last:
+                page_request["ExclusiveStartKey"] = last
+            answer = self._db.query(**page_request)
+            items += answer.get("Items", [])  # never more than asked: Limit bounds evaluated items
+            last = answer.get("LastEvaluatedKey")
+            if len(items) >= want or not last:
+                break
+        jobs = [Job.from_item(self._from_av(item)) for item in items[:limit]]
+        if len(items) > limit:  # a full page and at least one more job: continue after the last shown
+            tail = items[limit - 1]
+            next_cursor = encode_cursor({"jobId": tail["jobId"]["S"], partition_attr: partition,
+                                         "createdAt": tail["createdAt"]["S"]})
+        elif last:  # MAX_LIST_READS spent on filtered-out items: a short page, continue there
+            next_cursor = encode_cursor({k: v["S"] for k, v in last.items()})
+        else:
+            next_cursor = None
+        return jobs, next_cursor
+
     def delete(self, job_id: str) -> None: ...
 
 
@@ -43,12 +99,19 @@ def from_dynamo_value(value: Any) -> Any:
     return value
 
 
+#: most Query calls one listing page may make (only the unfiltered listing, skipping the rare
+#: ``deleted`` leftovers of an interrupted delete, or a 1 MB response cut, ever needs a second)
+MAX_LIST_READS = 5
+
+
 class DynamoJobStore:
-    def __init__(self, table_name: str, owner_index: str = "owner-index") -> None:
+    def __init__(self, table_name: str, owner_index: str = "owner-index",
+                 status_index: str = "owner-status-index") -> None:
         from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
         self.table_name = table_name
         self.owner_index = owner_index
+        self.status_index = status_index
         self._ser = TypeSerializer()
         self._de = TypeDeserializer()
 
@@ -65,9 +128,10 @@ class DynamoJobStore:
 
     # -- operations ---------------------------------------------------------------------
     def put_new(self, job: Job) -> None:
+        item = {**job.to_item(), "ownerStatus": owner_status(job.owner, job.status.value)}
         self._db.put_item(
             TableName=self.table_name,
-            Item=self._to_av(job.to_item()),
+            Item=self._to_av(item),
             ConditionExpression="attribute_not_exists(jobId)",
         )
 
@@ -93,9 +157,17 @@ class DynamoJobStore:
         updates: dict[str, Any] | None = None,
     ) -> Job:
         sources = sorted(s.value for s in sources_of(target))
-        names = {"#status": "status", "#updatedAt": "updatedAt"}
-        values: dict[str, Any] = {":target": target.value, ":now": utc_now()}
-        sets = ["#status = :target", "#updatedAt = :now"]
+        key_owner = owner
+        if key_owner is None:  # a system transition: the index key needs the (immutable) owner
+            current = self.get(job_id)
+            if current is None:
+                raise NotFound("no such job", code="job_not_found")
+            key_owner = current.owner
+        names = {"#status": "status", "#updatedAt": "updatedAt", "#ownerStatus": "ownerStatus"}
+        values: dict[str, Any] = {
+            ":target": target.value, ":now": utc_now(), ":ownerStatus": owner_status(key_owner, target.value)
+        }
+        sets = ["#status = :target", "#updatedAt = :now", "#ownerStatus = :ownerStatus"]
         for i, (name, value) in enumerate((updates or {}).items()):
             names[f"#u{i}"] = name
             values[f":u{i}"] = value

@@ -15,6 +15,9 @@ from typing import Any
 
 from .errors import InvalidTransition
 
+#: job ids are uuid4 hex (``new_job_id``); anything else in a path is simply not found
+JOB_ID_PATTERN = r"^[0-9a-f]{32}$"
+
 
 class JobStatus(str, Enum):
     UPLOADING = "uploading"

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-JOB_ID_PATTERN = r"^[0-9a-f]{32}$"
+from .jobs import JOB_ID_PATTERN
 StructureName = Annotated[str, Field(pattern=r"^[a-z0-9_]{1,64}$")]
 
 

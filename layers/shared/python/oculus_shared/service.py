@@ -1,5 +1,21 @@
 """Use cases of the API and the results consumer, written against the ports
-(``JobStore``, ``BlobStore``, ``Invoker``). Handlers parse, call one of these, and answer."""
+(``JobStore``, ``BlobStore``, ``Invoker``). Handlers parse, call one of these, and answer.
+
+How a job moves once it is queued
+---------------------------------
+* ``queued -> processing`` is recorded lazily, by ``job_view``: the engine has no DynamoDB
+  access (by design: the container needs S3 only), so the first ``GET /jobs/{jobId}`` that
+  finds the engine's ``progress.json`` under the job's results prefix makes the conditional
+  write. A job nobody looks at while it runs therefore stays ``queued`` until it finishes,
+  and ``GET /jobs`` (which reads no progress files) shows ``queued`` for a running job.
+* ``queued | processing -> completed | failed`` is the results consumer's
+  (``apply_notification``): both sources are allowed, so a completion that arrives before
+  anyone saw the job processing (the usual case for a short job, or an out-of-order
+  notification) completes it straight from ``queued``.
+* Late or duplicate notifications, and a ``GET`` racing the consumer, change nothing: every
+  move is a conditional write on the current status, a finished job is terminal, and a
+  refused write is reported as ``ignored`` (consumer) or re-read (``job_view``).
+"""
 
 from __future__ import annotations
 
@@ -160,7 +176,7 @@ def start_processing(b: Backend, owner: str, job_id: str, task: Task, options: d
     except Exception as exc:
         log.exception("could not queue the job on the endpoint")
         error = {"code": "endpoint_unavailable", "message": "The processing service could not accept the job."}
-        b.jobs.transition(job_id, JobStatus.FAILED, updates={"error": error})
+        b.jobs.transition(job_id, JobStatus.FAILED, owner=owner, updates={"error": error})
         raise ServiceUnavailable(error["message"], code=error["code"]) from exc
     return {"jobId": job_id, "status": JobStatus.QUEUED.value, "task": task.value}
 
@@ -250,9 +266,10 @@ def _engine_error(b: Backend, note: AsyncNotification) -> dict[str, str]:
 
 
 def apply_notification(b: Backend, note: AsyncNotification) -> str:
-    """Move the job to completed/failed. Returns what happened: ``completed``, ``failed``,
-    or ``ignored`` (unknown job, or one that already finished: duplicates and late
-    out-of-order notifications change nothing)."""
+    """Move the job to completed/failed, from ``queued`` or ``processing`` alike (nobody may
+    have looked at the job while it ran, so it may never have been marked processing).
+    Returns what happened: ``completed``, ``failed``, or ``ignored`` (unknown job, or one
+    that already finished: duplicates and late out-of-order notifications change nothing)."""
     job = b.jobs.get(note.inference_id)
     if job is None or job.status in TERMINAL_STATES or job.status not in ACTIVE_STATES:
         return "ignored"
@@ -279,8 +296,8 @@ def apply_notification(b: Backend, note: AsyncNotification) -> str:
         updates = {"error": _engine_error(b, note)}
     updates["finishedAt"] = utc_now()
     try:
-        b.jobs.transition(job.job_id, target, updates=updates)
-    except InvalidTransition:
+        b.jobs.transition(job.job_id, target, owner=job.owner, updates=updates)
+    except (InvalidTransition, NotFound):
         return "ignored"  # a concurrent notification got there first
     return target.value
 

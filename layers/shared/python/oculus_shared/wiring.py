@@ -10,7 +10,7 @@ from .config import settings
 from .errors import NotFound
 from .invoker import SageMakerAsyncInvoker
 from .job_store import DynamoJobStore
-from .models import JOB_ID_PATTERN
+from .jobs import JOB_ID_PATTERN
 from .service import Backend
 
 _JOB_ID = re.compile(JOB_ID_PATTERN)
@@ -20,7 +20,7 @@ _JOB_ID = re.compile(JOB_ID_PATTERN)
 def backend() -> Backend:
     s = settings()
     invoker = SageMakerAsyncInvoker(s.endpoint_name, s.invocation_timeout_seconds) if s.endpoint_name else None
-    return Backend(s, DynamoJobStore(s.table_name, s.owner_index_name), BlobStore(s.bucket_name), invoker)
+    return Backend(s, DynamoJobStore(s.table_name, s.owner_index_name, s.status_index_name), BlobStore(s.bucket_name), invoker)
 
 
 def reset() -> None:
