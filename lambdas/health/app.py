@@ -12,8 +12,8 @@ from oculus_shared.aws import client, error_code
 from oculus_shared.errors import ServiceUnavailable
 from oculus_shared.http import build_resolver, caller_id, json_response, ok
 from oculus_shared.keys import parse_s3_uri
-from oculus_shared.wiring import backend
 from oculus_shared.tracing import make_tracer
+from oculus_shared.wiring import backend
 
 logger = Logger()
 tracer = make_tracer()  # no X-Ray SDK import unless tracing is on

@@ -10,8 +10,8 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from oculus_shared import service
 from oculus_shared.http import build_resolver, caller_id, ok
-from oculus_shared.wiring import backend, job_id_from_path
 from oculus_shared.tracing import make_tracer
+from oculus_shared.wiring import backend, job_id_from_path
 
 logger = Logger()
 tracer = make_tracer()  # no X-Ray SDK import unless tracing is on

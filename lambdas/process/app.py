@@ -19,8 +19,8 @@ from oculus_shared.config import settings
 from oculus_shared.http import build_resolver, caller_id, error_response, ok
 from oculus_shared.jobs import Task
 from oculus_shared.models import ClassifyRequest, TotalsegRequest
-from oculus_shared.wiring import backend, job_id_from_path
 from oculus_shared.tracing import make_tracer
+from oculus_shared.wiring import backend, job_id_from_path
 
 logger = Logger()
 tracer = make_tracer()  # no X-Ray SDK import unless tracing is on

@@ -9,8 +9,8 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from oculus_shared import service
 from oculus_shared.notifications import parse_sqs_body
-from oculus_shared.wiring import backend
 from oculus_shared.tracing import make_tracer
+from oculus_shared.wiring import backend
 
 logger = Logger()
 tracer = make_tracer()  # no X-Ray SDK import unless tracing is on

@@ -97,7 +97,7 @@ def write_outputs(
         out_dir / "preview.png",
         intensity=intensity, labels=labels, affine=segmentation.affine,
         colors={m.label: m.color for m in meshes}, meshes=meshes,
-        title=_preview_title(segmentation), is_ct=(volume.modality or "").upper() == "CT",
+        title=_preview_title(segmentation), is_ct=_looks_like_ct(volume, intensity),
     )
     timings["preview"] = time.perf_counter() - t0
 
@@ -182,6 +182,13 @@ def _preview_title(segmentation: Segmentation) -> str:
     if engine.degraded:
         title += " - fallback"
     return title
+
+
+def _looks_like_ct(volume: Volume, intensity) -> bool:
+    """For the preview's window only: CT when said so, or when unknown and air reads ~-1000."""
+    if volume.modality:
+        return volume.modality.upper() == "CT"
+    return intensity is not None and float(intensity.min()) <= -900.0
 
 
 def _intensity_unit(volume: Volume, intensity) -> str | None:

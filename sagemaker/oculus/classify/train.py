@@ -167,6 +167,13 @@ def evaluate(logits: np.ndarray, labels: np.ndarray) -> dict:
     return metrics
 
 
+def machine_description() -> str:
+    import tensorflow as tf
+
+    gpus = len(tf.config.list_physical_devices("GPU"))
+    return f"{platform.machine()}, {os.cpu_count()} CPU cores, {gpus or 'no'} GPU{'s' if gpus != 1 else ''}"
+
+
 def framework_versions() -> dict:
     import keras
     import onnx
@@ -219,7 +226,7 @@ def build_card(args, spec, size, data, split, metrics, history, export_diff, par
                      "augmentation": "horizontal flip, rotation +-15 deg, zoom +-12 %, shift +-6 %, brightness +-12 %, contrast +-20 %",
                      "early_stopping": f"val_accuracy, patience {args.patience}, best weights restored",
                      "history": history, "wall_seconds": round(seconds, 1),
-                     "machine": f"{platform.machine()} {os.cpu_count()} CPU cores, no GPU" },
+                     "machine": machine_description()},
         "command": "python -m oculus.classify.train " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
         "validation": metrics,
         "onnx_export_max_abs_diff": export_diff,
@@ -233,7 +240,6 @@ def build_card(args, spec, size, data, split, metrics, history, export_diff, par
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     import keras
-    import tensorflow as tf
 
     from oculus.classify.arch import PREPROCESSING, build_model
     from oculus.classify.export import export_onnx
@@ -275,7 +281,6 @@ def main(argv: list[str] | None = None) -> int:
     if checkpoint.exists() and not args.finalize_from:
         checkpoint.unlink()  # the final model.keras holds the same (best) weights
     print(f"wrote {args.out}/card.json  val accuracy {metrics['accuracy']}  {time.time() - started:.0f}s", flush=True)
-    del tf
     return 0
 
 

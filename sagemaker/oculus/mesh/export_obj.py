@@ -40,9 +40,11 @@ def _face_lines(faces: np.ndarray) -> bytes:
     if len(faces) == 0:
         return b""
     index = integer_columns(faces).reshape(len(faces), 3, -1)
+    normal_index = integer_columns(faces, zero_pad=True).reshape(len(faces), 3, -1)
     slashes = np.broadcast_to(np.frombuffer(b"//", dtype=np.uint8), (len(faces), 3, 2))
-    # " a" + "//" + "a" (without its leading space) per corner
-    corners = np.concatenate([index, slashes, index[:, :, 1:]], axis=2).reshape(len(faces), -1)
+    # "  a" + "//" + "00a" per corner: a token may not contain spaces, so the normal index
+    # is zero-padded to the fixed width
+    corners = np.concatenate([index, slashes, normal_index[:, :, 1:]], axis=2).reshape(len(faces), -1)
     return lines(b"f", corners)
 
 

@@ -11,9 +11,9 @@ the volume border are closed):
 
 Speed: when ``reduction_percent >= PRESAMPLE_MIN_REDUCTION`` and a structure has at least
 ``PRESAMPLE_MIN_VOXELS`` voxels, its field is first averaged over blocks of voxels
-(``presample_factors``: cells of about the coarsest spacing, clamped to 1-2 mm). The block
-mean keeps partial volumes, so marching cubes still places the surface between voxels; it
-just produces ~3x fewer triangles, which the decimator would have removed anyway.
+(``presample_factors``). The block mean keeps partial volumes, so marching cubes still places
+the surface between voxels; it just produces fewer triangles, which the decimator would have
+removed anyway, and quadric decimation gets much cheaper when it removes a smaller share.
 ``reduction_percent`` is always relative to the full-resolution surface: the decimation
 target is ``(1 - r/100) x`` (extracted triangles x the block's area factor), never fewer than
 ``smooth.MIN_TRIANGLES``. Structures are meshed in parallel worker processes.
@@ -104,11 +104,19 @@ class _Job:
         self.size = int(np.prod([s.stop - s.start for s in box]))
 
 
-def presample_factors(affine: np.ndarray) -> tuple[int, int, int]:
-    """Integer block size per axis giving cells of about clamp(coarsest spacing, 1, 2) mm."""
+def presample_factors(affine: np.ndarray, reduction_percent: int = 90) -> tuple[int, int, int]:
+    """Integer block size per axis for presampling before marching cubes.
+
+    Cells of about ``finest spacing x sqrt(0.64 / (1 - r))``, so the extracted surface has
+    roughly twice the triangles the decimation target asks for: quadric decimation by ~50 %
+    cost a fifth of decimating by 75 % and a twentieth of 90 % here (fast-simplification's
+    cost grows with the share removed), and the final mesh still comes out of the
+    decimator, not straight out of the coarse grid.
+    """
     spacing = np.linalg.norm(np.asarray(affine, dtype=np.float64)[:3, :3], axis=0)
-    cell = min(max(float(spacing.max()), 1.0), 2.0)
-    return tuple(int(max(1, round(cell / s))) for s in spacing)  # type: ignore[return-value]
+    keep = max(1.0 - reduction_percent / 100.0, 0.01)
+    cell = float(spacing.min()) * np.sqrt(0.64 / keep)
+    return tuple(int(max(1, np.floor(cell / s + 0.5))) for s in spacing)  # type: ignore[return-value]
 
 
 def mesh_structure(labels: np.ndarray, job: _Job, intensity: np.ndarray | None = None):
@@ -120,7 +128,7 @@ def mesh_structure(labels: np.ndarray, job: _Job, intensity: np.ndarray | None =
     voxels = stats["voxelCount"]
     factors = (1, 1, 1)
     if job.smoothing and job.reduction_percent >= PRESAMPLE_MIN_REDUCTION and voxels >= PRESAMPLE_MIN_VOXELS:
-        factors = presample_factors(job.affine)
+        factors = presample_factors(job.affine, job.reduction_percent)
     if not job.smoothing:
         vertices, faces = voxel_surface(np.pad(mask, 1))
         index = vertices - 1.0 + start

@@ -12,8 +12,12 @@ _DIGITS = np.frombuffer(b"0123456789", dtype=np.uint8)
 _SPACE, _MINUS, _DOT = ord(" "), ord("-"), ord(".")
 
 
-def integer_columns(values: np.ndarray) -> np.ndarray:
-    """(n, k) non-negative ints -> (n, k * (width + 1)) uint8 text, each field led by a space."""
+def integer_columns(values: np.ndarray, *, zero_pad: bool = False) -> np.ndarray:
+    """(n, k) non-negative ints -> (n, k * (width + 1)) uint8 text, each field led by a space.
+
+    ``zero_pad`` pads with leading zeros instead of spaces (for tokens such as ``12//0012``
+    that must not contain spaces; readers parse ``0012`` as 12).
+    """
     values = np.asarray(values, dtype=np.int64)
     n, k = values.shape
     width = max(1, len(str(int(values.max())))) if values.size else 1
@@ -21,7 +25,7 @@ def integer_columns(values: np.ndarray) -> np.ndarray:
     rest = values.copy()
     for position in range(width, 0, -1):
         digit = rest % 10
-        present = (rest > 0) | (position == width)
+        present = (rest > 0) | (position == width) | zero_pad
         chars[:, :, position] = np.where(present, _DIGITS[digit], _SPACE)
         rest //= 10
     return chars.reshape(n, k * (width + 1))

@@ -29,58 +29,8 @@ class JobStore(Protocol):
     def get_owned(self, owner: str, job_id: str) -> Job: ...
     def transition(self, job_id: str, target: JobStatus, *, owner: str | None = None,
                    updates: dict[str, Any] | None = None) -> Job: ...
-    def list_by_owner(
-        self, owner: str, *, limit: int, cursor: str | None, status: JobStatus | None
-    ) -> tuple[list[Job], str | None]:
-        """One page, newest first: ``limit`` jobs (fewer only on the last page) and the cursor
-        of the next page (None on the last page).
-
-        With ``status``: a Query on owner-status-index, no filter. Without: owner-index minus
-        ``deleted`` jobs. Either way we ask for one item more than the page and, when it comes,
-        the cursor is the key of the page's last item, so the last page has no cursor. A
-        Query that stops early (the filter, or DynamoDB's 1 MB cut) is continued, at most
-        ``MAX_LIST_READS`` calls per page."""
-        request: dict[str, Any] = {
-            "TableName": self.table_name,
-            "ExpressionAttributeNames": {"#pk": "owner"},
-            "KeyConditionExpression": "#pk = :pk",
-            "ScanIndexForward": False,  # newest first
-        }
-        if status is None:
-            partition_attr, partition = "owner", owner
-            request["IndexName"] = self.owner_index
-            request["FilterExpression"] = "#status <> :deleted"
-            request["ExpressionAttributeNames"]["#status"] = "status"
-            request["ExpressionAttributeValues"] = {":pk": {"S": owner}, ":deleted": {"S": JobStatus.DELETED.value}}
-        else:
-            partition_attr, partition = "ownerStatus", owner_status(owner, status.value)
-            request["IndexName"] = self.status_index
-            request["ExpressionAttributeNames"]["#pk"] = "ownerStatus"
-            request["ExpressionAttributeValues"] = {":pk": {"S": partition}}
-        start = decode_cursor(cursor, owner, status.value if status else None)
-        last: dict[str, Any] | None = {k: {"S": v} for k, v in start.items()} if start else None
-        items: list[dict[str, Any]] = []
-        want = limit + 1  # one more than the page tells whether another page exists
-        for _ in range(MAX_LIST_READS):
-            page_request = {**request, "Limit": want - len(items)}
-            if last:
-                page_request["ExclusiveStartKey"] = last
-            answer = self._db.query(**page_request)
-            items += answer.get("Items", [])  # never more than asked: Limit bounds evaluated items
-            last = answer.get("LastEvaluatedKey")
-            if len(items) >= want or not last:
-                break
-        jobs = [Job.from_item(self._from_av(item)) for item in items[:limit]]
-        if len(items) > limit:  # a full page and at least one more job: continue after the last shown
-            tail = items[limit - 1]
-            next_cursor = encode_cursor({"jobId": tail["jobId"]["S"], partition_attr: partition,
-                                         "createdAt": tail["createdAt"]["S"]})
-        elif last:  # MAX_LIST_READS spent on filtered-out items: a short page, continue there
-            next_cursor = encode_cursor({k: v["S"] for k, v in last.items()})
-        else:
-            next_cursor = None
-        return jobs, next_cursor
-
+    def list_by_owner(self, owner: str, *, limit: int, cursor: str | None,
+                      status: JobStatus | None) -> tuple[list[Job], str | None]: ...
     def delete(self, job_id: str) -> None: ...
 
 
@@ -223,31 +173,53 @@ class DynamoJobStore:
     def list_by_owner(
         self, owner: str, *, limit: int, cursor: str | None, status: JobStatus | None
     ) -> tuple[list[Job], str | None]:
-        names = {"#owner": "owner", "#status": "status"}
-        values: dict[str, Any] = {":owner": {"S": owner}}
-        if status is None:
-            values[":deleted"] = {"S": JobStatus.DELETED.value}
-            filter_expression = "#status <> :deleted"
-        else:
-            values[":status"] = {"S": status.value}
-            filter_expression = "#status = :status"
+        """One page, newest first: ``limit`` jobs (fewer only on the last page) and the cursor
+        of the next page (None on the last page).
+
+        With ``status``: a Query on owner-status-index, no filter. Without: owner-index minus
+        ``deleted`` jobs. Either way we ask for one item more than the page and, when it comes,
+        the cursor is the key of the page's last item, so the last page has no cursor. A
+        Query that stops early (the filter, or DynamoDB's 1 MB cut) is continued, at most
+        ``MAX_LIST_READS`` calls per page."""
         request: dict[str, Any] = {
             "TableName": self.table_name,
-            "IndexName": self.owner_index,
-            "KeyConditionExpression": "#owner = :owner",
-            "FilterExpression": filter_expression,
-            "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": values,
+            "ExpressionAttributeNames": {"#pk": "owner"},
+            "KeyConditionExpression": "#pk = :pk",
             "ScanIndexForward": False,  # newest first
-            "Limit": limit,
         }
-        start = decode_cursor(cursor, owner)
-        if start:
-            request["ExclusiveStartKey"] = {k: {"S": v} for k, v in start.items()}
-        answer = self._db.query(**request)
-        jobs = [Job.from_item(self._from_av(item)) for item in answer.get("Items", [])]
-        last = answer.get("LastEvaluatedKey")
-        next_cursor = encode_cursor({k: v["S"] for k, v in last.items()}) if last else None
+        if status is None:
+            partition_attr, partition = "owner", owner
+            request["IndexName"] = self.owner_index
+            request["FilterExpression"] = "#status <> :deleted"
+            request["ExpressionAttributeNames"]["#status"] = "status"
+            request["ExpressionAttributeValues"] = {":pk": {"S": owner}, ":deleted": {"S": JobStatus.DELETED.value}}
+        else:
+            partition_attr, partition = "ownerStatus", owner_status(owner, status.value)
+            request["IndexName"] = self.status_index
+            request["ExpressionAttributeNames"]["#pk"] = "ownerStatus"
+            request["ExpressionAttributeValues"] = {":pk": {"S": partition}}
+        start = decode_cursor(cursor, owner, status.value if status else None)
+        last: dict[str, Any] | None = {k: {"S": v} for k, v in start.items()} if start else None
+        items: list[dict[str, Any]] = []
+        want = limit + 1  # one more than the page tells whether another page exists
+        for _ in range(MAX_LIST_READS):
+            page_request = {**request, "Limit": want - len(items)}
+            if last:
+                page_request["ExclusiveStartKey"] = last
+            answer = self._db.query(**page_request)
+            items += answer.get("Items", [])  # never more than asked: Limit bounds evaluated items
+            last = answer.get("LastEvaluatedKey")
+            if len(items) >= want or not last:
+                break
+        jobs = [Job.from_item(self._from_av(item)) for item in items[:limit]]
+        if len(items) > limit:  # a full page and at least one more job: continue after the last shown
+            tail = items[limit - 1]
+            next_cursor = encode_cursor({"jobId": tail["jobId"]["S"], partition_attr: partition,
+                                         "createdAt": tail["createdAt"]["S"]})
+        elif last:  # MAX_LIST_READS spent on filtered-out items: a short page, continue there
+            next_cursor = encode_cursor({k: v["S"] for k, v in last.items()})
+        else:
+            next_cursor = None
         return jobs, next_cursor
 
     def delete(self, job_id: str) -> None:
