@@ -141,6 +141,15 @@ def _finish(volume, segmentation, out_dir, options, progress, timings, started) 
         progress=scaled(progress, 60, 100),
     )
     timings.update(summary.pop("timings", {}))
+    if volume.source_format != "label-map":
+        # The web app's slice viewer shows the labels over the scan; a DICOM upload is not
+        # something a browser can read, so the scan goes back as NIfTI on the label map's grid.
+        t0 = time.perf_counter()
+        import nibabel as nib
+
+        nib.save(volume.to_nifti(), out_dir / "scan.nii.gz")
+        summary["files"].append(_file_entry(out_dir / "scan.nii.gz"))
+        timings["scan_nifti"] = time.perf_counter() - t0
     timings["total"] = time.perf_counter() - started
     progress("done", 100)
     return {
@@ -151,6 +160,12 @@ def _finish(volume, segmentation, out_dir, options, progress, timings, started) 
         **summary,
         "timings": {k: round(v, 3) for k, v in timings.items()},
     }
+
+
+def _file_entry(path: Path) -> dict:
+    from .storage import content_type_for
+
+    return {"name": path.name, "size": path.stat().st_size, "contentType": content_type_for(path.name)}
 
 
 def classify_images(paths: list[Path], classifier=None) -> list[dict]:
@@ -186,4 +201,10 @@ def classify_job(image: Path, out_dir: Path, classifier=None) -> dict:
     answer.pop("ok", None)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "prediction.json").write_text(json.dumps(answer, indent=2))
+    # The image as the model saw it (DICOM windowed to 8 bits), so every client can show it.
+    from PIL import Image
+
+    from .io import load_image
+
+    Image.fromarray(load_image(image)).save(out_dir / "image.png")
     return {"ok": True, "task": "classify", "result": answer, "engine": {"name": "classifier", **answer.get("model", {})}}

@@ -80,8 +80,3 @@ def iso_surface(field: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     # VTK winds outward in (x, y, z) = (k, j, i); swapping back to (i, j, k) mirrors, so reverse
     return points, faces[:, ::-1].astype(np.int64)
 
-
-def signed_volume(vertices: np.ndarray, faces: np.ndarray) -> float:
-    """Enclosed volume (positive when faces wind outward) by the divergence theorem."""
-    a, b, c = (vertices[faces[:, i]] for i in range(3))
-    return float(np.einsum("ij,ij->i", a, np.cross(b, c)).sum() / 6.0)
