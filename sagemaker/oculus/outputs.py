@@ -103,7 +103,7 @@ def write_outputs(
 
     options = {"smoothing": smoothing, "reduction_percent": int(reduction_percent), "stl": stl}
     report = build_report(
-        volume, segmentation, meshes, mesh_statistics(meshes, segmentation.affine), options=options, timings=timings,
+        volume, segmentation, meshes, mesh_statistics(meshes, segmentation.affine), options=options,
         intensity_unit=_intensity_unit(volume, intensity),
     )
     (out_dir / "report.json").write_text(json.dumps(report, indent=2))

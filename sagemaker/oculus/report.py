@@ -105,10 +105,13 @@ def build_report(
     stats: dict[int, dict],
     *,
     options: dict,
-    timings: dict[str, float],
     intensity_unit: str | None,
 ) -> dict:
-    """The report.json document."""
+    """The report.json document.
+
+    Deterministic: it holds no timings or dates, so the same input and options give the same
+    bytes (timings are returned in ``write_outputs``' summary instead).
+    """
     structures = []
     for mesh in meshes:
         entry = {
@@ -145,5 +148,4 @@ def build_report(
             "volumeMl": round(sum(s["volumeMl"] for s in structures), 4),
         },
         "warnings": list(segmentation.warnings),
-        "timingsSeconds": {k: round(float(v), 3) for k, v in timings.items()},
     }

@@ -52,8 +52,42 @@ def read_nifti(path: Path, *, max_uncompressed_bytes: int) -> tuple[np.ndarray, 
 
 
 def load_nifti(path: Path, *, max_uncompressed_bytes: int) -> Volume:
+    """A NIfTI scan; its modality (NIfTI records none) is inferred from its intensities."""
     data, affine, warnings = read_nifti(path, max_uncompressed_bytes=max_uncompressed_bytes)
-    return Volume(data=data, affine=affine, source_format="nifti", modality=None, warnings=warnings)
+    modality = infer_modality(data)
+    if modality == "CT":
+        warnings.append(
+            "NIfTI records no modality: this scan was taken to be CT because its intensities look "
+            "like Hounsfield units (integer values, air at about -1000)."
+        )
+    return Volume(data=data, affine=affine, source_format="nifti", modality=modality, warnings=warnings)
+
+
+#: Hounsfield-unit signature: air (about -1000 HU) is the minimum or near it, and a meaningful
+#: share of voxels (air around and inside the body) lies within AIR_WINDOW of it.
+AIR_HU, AIR_WINDOW, MIN_AIR_FRACTION = -1000.0, 100.0, 0.01
+_SAMPLE = 1_000_000  # voxels looked at (evenly strided) on large volumes
+
+
+def infer_modality(data: np.ndarray) -> str | None:
+    """``"CT"`` when the intensities look like Hounsfield units, else ``None`` (unknown).
+
+    Hounsfield units: integer-valued; the minimum at or below -900 (air, or CT's -1024 /
+    -2048 / -3024 padding outside the field of view) and not below -32768; at least 1 % of
+    the voxels within 100 of -1000 (air); and something denser than air (maximum above -500).
+    MR and PET intensities are non-negative or only slightly negative, so they stay ``None``.
+    """
+    if data.size == 0 or not (np.issubdtype(data.dtype, np.integer) or np.issubdtype(data.dtype, np.floating)):
+        return None
+    flat = data.reshape(-1)
+    sample = flat[:: max(1, flat.size // _SAMPLE)]
+    low, high = float(flat.min()), float(sample.max())
+    if not (-32768.0 <= low <= AIR_HU + AIR_WINDOW and high > -500.0):
+        return None
+    if np.issubdtype(data.dtype, np.floating) and not np.array_equal(sample, np.round(sample)):
+        return None
+    air = np.count_nonzero(np.abs(sample.astype(np.float32) - AIR_HU) <= AIR_WINDOW)
+    return "CT" if air >= MIN_AIR_FRACTION * sample.size else None
 
 
 def _open(path: Path):

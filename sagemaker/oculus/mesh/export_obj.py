@@ -1,4 +1,4 @@
-"""scene.obj + scene.mtl: one group/object and material per structure, vertex normals.
+"""scene.obj + scene.mtl: one named object and material per structure, vertex normals.
 
 Coordinates are RAS+ world millimetres (the web app maps RAS to three.js itself). MTL ``Kd``
 is the structure's sRGB colour scaled to 0-1 (MTL colours are sRGB, unlike glTF's).
@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from .model import StructureMesh
-from .text import decimal_columns, integer_columns, lines
+from .text import decimal_columns, digit_table, face_columns, lines
 
 
 def material_name(mesh: StructureMesh) -> str:
@@ -21,31 +21,25 @@ def material_name(mesh: StructureMesh) -> str:
 
 
 def write_obj(meshes: list[StructureMesh], obj_path: Path, mtl_name: str = "scene.mtl") -> None:
-    """Write all structures into one OBJ (1-based indices shared by ``v`` and ``vn``)."""
+    """Write all structures into one OBJ (1-based indices shared by ``v`` and ``vn``).
+
+    Per structure: ``o <name>``, ``usemtl <name>``, its ``v`` and ``vn`` lines, then
+    ``f a//a b//b c//c`` lines (what three.js' OBJLoader, Blender and trimesh read as one
+    object with one material).
+    """
+    table = digit_table(sum(len(m.vertices) for m in meshes) + 1)  # decimal strings of 1..N
     with open(obj_path, "wb") as out:
-        out.write(b"# IRIS Oculus scene: RAS+ world millimetres, one group per structure\n")
+        out.write(b"# IRIS Oculus scene: RAS+ world millimetres, one object per structure\n")
         out.write(f"mtllib {mtl_name}\n".encode())
         offset = 1
         for mesh in meshes:
             name = material_name(mesh)
-            out.write(f"o {name}\ng {name}\nusemtl {name}\n".encode())
+            out.write(f"o {name}\nusemtl {name}\n".encode())
             out.write(lines(b"v", decimal_columns(mesh.vertices, 4)))
             out.write(lines(b"vn", decimal_columns(mesh.normals, 4)))
-            out.write(_face_lines(mesh.faces.astype(np.int64) + offset))
+            if len(mesh.faces):
+                out.write(lines(b"f", face_columns(mesh.faces.astype(np.int64) + offset, table)))
             offset += len(mesh.vertices)
-
-
-def _face_lines(faces: np.ndarray) -> bytes:
-    """``f a//a b//b c//c`` rows (same index for position and normal)."""
-    if len(faces) == 0:
-        return b""
-    index = integer_columns(faces).reshape(len(faces), 3, -1)
-    normal_index = integer_columns(faces, zero_pad=True).reshape(len(faces), 3, -1)
-    slashes = np.broadcast_to(np.frombuffer(b"//", dtype=np.uint8), (len(faces), 3, 2))
-    # "  a" + "//" + "00a" per corner: a token may not contain spaces, so the normal index
-    # is zero-padded to the fixed width
-    corners = np.concatenate([index, slashes, normal_index[:, :, 1:]], axis=2).reshape(len(faces), -1)
-    return lines(b"f", corners)
 
 
 def write_mtl(meshes: list[StructureMesh], mtl_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import struct
 
 import numpy as np
@@ -62,6 +63,42 @@ def test_obj_round_trips_every_structure(tmp_path, meshes):
     mtl = (tmp_path / "scene.mtl").read_text()
     r, g, b = (c / 255 for c in meshes[0].color)
     assert f"newmtl liver\nKa 0 0 0\nKd {r:.4f} {g:.4f} {b:.4f}" in mtl
+
+
+_OBJ_LINE = re.compile(
+    r"(# .*|mtllib scene\.mtl|o [A-Za-z0-9_.-]+|usemtl [A-Za-z0-9_.-]+"
+    r"|vn? -?(0|[1-9][0-9]*)\.[0-9]{4} -?(0|[1-9][0-9]*)\.[0-9]{4} -?(0|[1-9][0-9]*)\.[0-9]{4}"
+    r"|f ([1-9][0-9]*)//\5 ([1-9][0-9]*)//\6 ([1-9][0-9]*)//\7)"
+)
+
+
+def test_obj_is_conventional_for_three_js_style_readers(tmp_path, meshes):
+    """Single spaces, no zero padding, ``f v//vn`` with equal indices, one ``o`` + ``usemtl`` each."""
+    write_obj(meshes, tmp_path / "scene.obj")
+    text = (tmp_path / "scene.obj").read_text()
+    assert text.endswith("\n") and "\0" not in text and "  " not in text
+    for line in text.splitlines():
+        assert _OBJ_LINE.fullmatch(line), line
+    rows = text.splitlines()
+    heads = [(i, line) for i, line in enumerate(rows) if line.startswith(("o ", "g ", "usemtl "))]
+    assert [line for _, line in heads] == [f"{kind} {m.name}" for m in meshes for kind in ("o", "usemtl")]
+    for mesh, (at, _) in zip(meshes, heads[::2]):
+        body = rows[at + 2:at + 2 + 2 * len(mesh.vertices) + len(mesh.faces)]
+        kinds = [line.split(" ", 1)[0] for line in body]
+        assert kinds == ["v"] * len(mesh.vertices) + ["vn"] * len(mesh.vertices) + ["f"] * len(mesh.faces)
+    assert "-0.0000" not in text
+
+
+def test_text_formatting_matches_python(tmp_path):
+    from oculus.mesh.text import decimal_columns, digit_table, face_columns, lines
+
+    values = np.array([[0.0, -0.0, -0.00004], [-0.00007, 1234.56789, -999.99996], [7.5, 0.12346, -10.0]])  # no ties
+    got = lines(b"v", decimal_columns(values, 4)).tobytes().decode()
+    want = "".join("v " + " ".join(f"{v:.4f}" for v in row) + "\n" for row in values)
+    assert got == want.replace("-0.0000", "0.0000")
+    faces = np.array([[1, 9, 10], [99, 100, 101]])
+    got = lines(b"f", face_columns(faces, digit_table(102))).tobytes().decode()
+    assert got == "f 1//1 9//9 10//10\nf 99//99 100//100 101//101\n"
 
 
 def _parse_glb(data):

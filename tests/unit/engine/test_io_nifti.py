@@ -40,8 +40,34 @@ def test_real_nifti_loads_with_nibabel_grid(shared_data, name):
     np.testing.assert_allclose(volume.affine, ref.affine, atol=1e-6)
     np.testing.assert_array_equal(volume.data, np.asanyarray(ref.dataobj))
     assert volume.source_format == "nifti"
-    assert volume.modality is None
-    assert volume.warnings == []
+    if name.startswith("example_mr"):
+        assert volume.modality is None and volume.warnings == []
+    else:  # CT in Hounsfield units: inferred, and said so
+        assert volume.modality == "CT"
+        assert len(volume.warnings) == 1
+        assert any("taken to be CT" in w for w in volume.warnings)
+
+
+@pytest.mark.parametrize("name, modality", [("example_ct_sm.nii.gz", "CT"), ("example_mr_sm.nii.gz", None)])
+def test_modality_inferred_from_intensities(shared_data, name, modality):
+    volume = load_volume(shared_data / "ct" / name)
+    assert volume.modality == modality
+    assert any("intensities" in w for w in volume.warnings) == (modality == "CT")
+
+
+def test_modality_inference_rules():
+    from oculus.io.nifti import infer_modality
+
+    body = np.full((20, 20, 20), 40, np.int16)
+    body[:, :, :5] = -1000  # air
+    assert infer_modality(body) == "CT"
+    assert infer_modality(body.astype(np.float32)) == "CT"  # integer-valued floats
+    assert infer_modality(body.astype(np.float32) + 0.25) is None  # not integer-valued
+    assert infer_modality(np.abs(body)) is None  # MR-like: no negative air
+    padded = np.full((20, 20, 20), 40, np.int16)
+    padded[0] = -3024  # outside the field of view only, no air: not enough evidence
+    assert infer_modality(padded) is None
+    assert infer_modality(np.full((4, 4, 4), -1000, np.int16)) is None  # nothing but air
 
 
 def test_content_not_extension_decides(shared_data, tmp_path):
@@ -57,7 +83,8 @@ def test_4d_uses_first_volume_with_warning(tmp_path):
     path = _small_volume(tmp_path, "four_d.nii.gz", stacked)
     volume = load_volume(path)
     np.testing.assert_array_equal(volume.data, first)
-    assert len(volume.warnings) == 1 and "3 volumes" in volume.warnings[0]
+    assert "3 volumes" in volume.warnings[0]  # (then the CT inference: its values span -1000)
+    assert sum("volumes" in w for w in volume.warnings) == 1
 
 
 def test_2d_nifti_refused(tmp_path):
