@@ -90,6 +90,6 @@ export function reportFor(structures) {
   return {
     coordinateSystem: 'RAS',
     engine: { name: 'fixture', version: 'test', degraded: false, note: null },
-    structures: structures.map((s) => ({ label: s.label, name: s.name, system: s.system, volume_ml: (4 / 3) * Math.PI * s.radii[0] * s.radii[1] * s.radii[2] / 1000, color: s.color, centroid_mm: s.center, bbox: null })),
+    structures: structures.map((s) => ({ label: s.label, name: s.name, system: s.system, volumeMl: (4 / 3) * Math.PI * s.radii[0] * s.radii[1] * s.radii[2] / 1000, color: s.color, centroidMm: s.center, bbox: null })),
   };
 }

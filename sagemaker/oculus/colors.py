@@ -95,8 +95,15 @@ def _table_row(name: str) -> dict[str, str] | None:
     return table.get(name) or table.get(ALIASES.get(name, ""))
 
 
+#: The whole-body surface is shown as skin, in 3D Slicer's GenericAnatomyColors "skin"
+#: (177, 122, 101); the SNOMED table's "Trunk" magenta reads as an organ, not as a body.
+SLICER_COLORS: dict[str, tuple[int, int, int]] = {"body": (177, 122, 101)}
+
+
 def color_of(name: str) -> tuple[int, int, int]:
-    """sRGB 0-255 colour of a structure (table, then alias, then stable hash colour)."""
+    """sRGB 0-255 colour of a structure (Slicer skin, table, alias, then stable hash colour)."""
+    if name in SLICER_COLORS:
+        return SLICER_COLORS[name]
     row = _table_row(name)
     if row is not None and row.get("DicomRGBColor"):
         r, g, b = (int(v) for v in row["DicomRGBColor"].split(","))

@@ -105,16 +105,20 @@ export interface ModelInfo {
   [k: string]: unknown;
 }
 
-/** report.json written by the engine next to the meshes. */
+/** One structure of report.json, as the engine writes it (docs/outputs.md). */
 export interface ReportStructure {
   label: number;
   name: string;
   system?: string;
-  volume_ml?: number;
-  mean_hu?: number | null;
-  color?: number[] | string;
-  centroid_mm?: number[];
-  bbox?: unknown;
+  voxelCount?: number;
+  volumeMl?: number;
+  meanIntensity?: number | null;
+  stdIntensity?: number | null;
+  /** sRGB: {hex: '#rrggbb', rgb: [0-255 x3]} (a bare hex string or array is accepted too). */
+  color?: { hex?: string; rgb?: number[] } | number[] | string;
+  centroidMm?: number[];
+  bboxMinMm?: number[];
+  bboxMaxMm?: number[];
   triangles?: number;
 }
 

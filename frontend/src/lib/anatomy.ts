@@ -11,7 +11,14 @@ export interface StructureInfo {
   centroid: [number, number, number] | null;
 }
 
-export const SYSTEM_ORDER = ['organs', 'cardiovascular', 'vessels', 'bones', 'muscles', 'other'];
+// The engine's system groups (oculus/colors.py SYSTEMS), in its order; 'organs' and
+// 'cardiovascular' are this app's own fallbacks for reports without a system.
+export const SYSTEM_ORDER = ['organs', 'heart', 'cardiovascular', 'vessels', 'lungs_airways', 'digestive', 'urinary', 'endocrine', 'nervous', 'reproductive', 'bones', 'muscles', 'body', 'tissues', 'findings', 'implants', 'other'];
+
+/** Whole-body surfaces enclose everything else: start them see-through. */
+export function defaultOpacity(s: Pick<StructureInfo, 'system' | 'name'>): number {
+  return s.system === 'body' || /^(body|skin)/.test(s.name) ? 0.25 : 1;
+}
 
 const RULES: [RegExp, string][] = [
   [/vertebra|rib_|^rib|sacrum|femur|hip|humerus|scapula|clavicula|sternum|skull|costal|patella|tibia|fibula/, 'bones'],
@@ -29,6 +36,7 @@ export function systemOf(s: Pick<ReportStructure, 'name' | 'system'>): string {
 }
 
 export function colorToHex(c: ReportStructure['color']): string {
+  if (c && typeof c === 'object' && !Array.isArray(c)) return c.hex ? colorToHex(c.hex) : colorToHex(c.rgb);
   if (typeof c === 'string') return c.startsWith('#') ? c : `#${c}`;
   if (Array.isArray(c) && c.length >= 3) {
     const scale = c.every((v) => v <= 1) && c.some((v) => v > 0 && v < 1) ? 255 : 1;
@@ -46,9 +54,9 @@ export function structuresFromReport(structures: ReportStructure[]): StructureIn
     name: s.name,
     label: s.label,
     system: systemOf(s),
-    volumeMl: typeof s.volume_ml === 'number' ? s.volume_ml : null,
+    volumeMl: typeof s.volumeMl === 'number' ? s.volumeMl : null,
     color: colorToHex(s.color),
-    centroid: Array.isArray(s.centroid_mm) && s.centroid_mm.length >= 3 ? [s.centroid_mm[0], s.centroid_mm[1], s.centroid_mm[2]] : null,
+    centroid: Array.isArray(s.centroidMm) && s.centroidMm.length >= 3 ? [s.centroidMm[0], s.centroidMm[1], s.centroidMm[2]] : null,
   }));
 }
 

@@ -41,9 +41,9 @@ describe('anatomy', () => {
 
   it('groups by system in a fixed order with names sorted', () => {
     const s = structuresFromReport([
-      { label: 3, name: 'vertebrae_L2', volume_ml: 20, color: [1, 1, 1], centroid_mm: [1, 2, 3] },
-      { label: 1, name: 'spleen', volume_ml: 200 },
-      { label: 2, name: 'liver', volume_ml: 1500.2 },
+      { label: 3, name: 'vertebrae_L2', volumeMl: 20, color: [1, 1, 1], centroidMm: [1, 2, 3] },
+      { label: 1, name: 'spleen', volumeMl: 200 },
+      { label: 2, name: 'liver', volumeMl: 1500.2 },
     ]);
     expect(groupBySystem(s).map(([k, v]) => [k, v.map((x) => x.name)])).toEqual([
       ['organs', ['liver', 'spleen']],
@@ -99,5 +99,20 @@ describe('DICOM folder zip', () => {
   });
   it('refuses an empty folder', async () => {
     await expect(zipFolder([], 'x')).rejects.toThrow('empty');
+  });
+});
+
+describe('report.json as the engine writes it (docs/outputs.md)', () => {
+  it('reads volume, colour object, centroid and system, and starts the body see-through', async () => {
+    const { structuresFromReport, defaultOpacity } = await import('./anatomy');
+    const [body, spleen] = structuresFromReport([
+      { label: 1, name: 'body', system: 'body', volumeMl: 6394.5, color: { hex: '#b17a65', rgb: [177, 122, 101] }, centroidMm: [0, 1, 2] },
+      { label: 2, name: 'spleen', system: 'digestive', volumeMl: 255.2, color: { hex: '#32aa3c', rgb: [50, 170, 60] }, centroidMm: [-112.8, 122.6, 148.8] },
+    ]);
+    expect(body.volumeMl).toBe(6394.5);
+    expect(spleen.color).toBe('#32aa3c');
+    expect(spleen.centroid).toEqual([-112.8, 122.6, 148.8]);
+    expect(defaultOpacity(body)).toBeLessThan(1);
+    expect(defaultOpacity(spleen)).toBe(1);
   });
 });

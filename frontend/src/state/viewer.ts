@@ -1,6 +1,6 @@
 // 3D/slice viewer state shared by the scene, the structure list and the slices.
 import { create } from 'zustand';
-import type { StructureInfo } from '../lib/anatomy';
+import { defaultOpacity, type StructureInfo } from '../lib/anatomy';
 import type { ClipAxis } from '../lib/ras';
 
 export interface ViewerState {
@@ -39,7 +39,14 @@ export const useViewer = create<ViewerState>((set, get) => ({
   slicesOpen: false,
   toggleSlices: () => set((s) => ({ slicesOpen: !s.slicesOpen })),
   screenshotSignal: 0,
-  load: (structures) => set({ structures, hidden: {}, opacity: {}, selected: null, search: '' }),
+  load: (structures) =>
+    set({
+      structures,
+      hidden: {},
+      opacity: Object.fromEntries(structures.filter((s) => defaultOpacity(s) < 1).map((s) => [s.name, defaultOpacity(s)])),
+      selected: null,
+      search: '',
+    }),
   select: (selected) => set({ selected }),
   setSearch: (search) => set({ search }),
   toggle: (name) => set((s) => ({ hidden: { ...s.hidden, [name]: !s.hidden[name] } })),

@@ -8,9 +8,9 @@ beforeEach(() => {
   act(() =>
     useViewer.getState().load(
       structuresFromReport([
-        { label: 1, name: 'liver', volume_ml: 1523.4, color: [220, 100, 80], centroid_mm: [1, 2, 3] },
-        { label: 2, name: 'kidney_left', volume_ml: 150.25, color: [200, 200, 0] },
-        { label: 3, name: 'vertebrae_L1', volume_ml: 30, system: 'bones' },
+        { label: 1, name: 'liver', volumeMl: 1523.4, color: [220, 100, 80], centroidMm: [1, 2, 3] },
+        { label: 2, name: 'kidney_left', volumeMl: 150.25, color: [200, 200, 0] },
+        { label: 3, name: 'vertebrae_L1', volumeMl: 30, system: 'bones' },
       ]),
     ),
   );

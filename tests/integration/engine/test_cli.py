@@ -74,5 +74,5 @@ def test_classify_many_images_json_lines_in_order(shared_data, tmp_path):
     answered = [line for line in lines if line["ok"]]
     assert len(answered) == 200
     for line in answered:
-        assert abs(sum(line["probabilities"].values()) - 1) < 1e-4
+        assert abs(sum(line["probabilities"].values()) - 1) < 1e-3  # 4 rounded decimals each
         assert line["predicted_class"] in line["probabilities"]
