@@ -205,6 +205,7 @@ def test_engine_error_notification_fails_the_job_with_its_code(api, aws, samples
     assert notes.deliver() == {"batchItemFailures": []}
     job = api.call("GET", f"/jobs/{job_id}").json["job"]
     assert job["status"] == "failed" and job["task"] == "classify" and job["kind"] == "image"
+    assert (job["stage"], job["progress"]) == ("failed", 100)
     assert job["error"] == {"code": "invalid_input", "message": "The image is not a brain MRI."}
     # A late success for a failed job changes nothing.
     notes.publish_success(job_id, {"ok": True, "jobId": job_id, "files": [], "result": {}})
@@ -403,3 +404,29 @@ def test_completion_is_accepted_straight_from_queued(api, aws, samples, notes):
     notes.publish_success(job_id, engine_success(job_id))
     assert notes.deliver() == {"batchItemFailures": []}
     assert api.call("GET", f"/jobs/{job_id}").json["job"] == job
+
+
+def _endpoint_with(aws, instances: int) -> None:
+    aws.stub("sagemaker").add_response(
+        "describe_endpoint",
+        {"EndpointName": ENDPOINT, "EndpointArn": f"arn:aws:sagemaker:us-east-1:123456789012:endpoint/{ENDPOINT}",
+         "EndpointConfigName": "cfg", "EndpointStatus": "InService",
+         "ProductionVariants": [{"VariantName": "AllTraffic", "CurrentInstanceCount": instances}],
+         "CreationTime": "2026-01-01T00:00:00Z", "LastModifiedTime": "2026-01-01T00:00:00Z"},
+        {"EndpointName": ENDPOINT},
+    )
+
+
+def test_a_queued_job_says_the_gpu_is_waking_while_the_endpoint_has_no_instance(api, aws, samples):
+    job_id = uploaded_job(api, samples)
+    expect_invocation(aws, job_id)
+    assert api.call("POST", "/process/totalseg", body={"jobId": job_id}).status == 202
+
+    _endpoint_with(aws, 0)
+    job = api.call("GET", f"/jobs/{job_id}").json["job"]
+    assert (job["status"], job["stage"]) == ("queued", "waking_gpu")
+
+    _endpoint_with(aws, 1)
+    job = api.call("GET", f"/jobs/{job_id}").json["job"]
+    assert (job["status"], job["stage"]) == ("queued", "queued")
+    aws.stub("sagemaker").assert_no_pending_responses()

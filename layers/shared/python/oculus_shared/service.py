@@ -56,7 +56,7 @@ GENERIC_ENGINE_FAILURE = {
     "code": "inference_failed",
     "message": "The processing engine could not finish this job.",
 }
-PROGRESS_STAGES = {"queued", "loading", "segmenting", "meshing", "exporting", "packaging", "done"}
+PROGRESS_STAGES = {"queued", "loading", "segmenting", "classifying", "meshing", "exporting", "packaging", "done"}
 
 
 @dataclass
@@ -208,7 +208,19 @@ def job_view(b: Backend, owner: str, job_id: str) -> dict[str, Any]:
                     job = b.jobs.get_owned(owner, job_id)
             if job.status is JobStatus.PROCESSING:
                 job.stage, job.progress = progress["stage"], progress["percent"]
+        elif job.status is JobStatus.QUEUED and _endpoint_scaled_to_zero(b):
+            job.stage = "waking_gpu"  # shown, not stored: the backlog alarm is starting an instance
     return job.public_view()
+
+
+def _endpoint_scaled_to_zero(b: Backend) -> bool:
+    """True when the GPU endpoint has no instance right now (a queued job waits minutes)."""
+    if b.invoker is None:
+        return False
+    try:
+        return bool(b.invoker.endpoint_state().get("scaledToZero"))
+    except Exception:  # noqa: BLE001 - the stage is a hint; never fail GET /jobs/{id} for it
+        return False
 
 
 def list_jobs(b: Backend, owner: str, limit: int, cursor: str | None, status: str | None) -> dict[str, Any]:
@@ -294,6 +306,8 @@ def apply_notification(b: Backend, note: AsyncNotification) -> str:
             updates = {"error": {"code": "output_missing", "message": "The engine's answer could not be read."}}
     else:
         updates = {"error": _engine_error(b, note)}
+    if target is JobStatus.FAILED:
+        updates.update(stage="failed", progress=100)
     updates["finishedAt"] = utc_now()
     try:
         b.jobs.transition(job.job_id, target, owner=job.owner, updates=updates)
