@@ -2,6 +2,8 @@ import type { Job } from '../api/types';
 
 const STAGES: Record<string, string> = {
   waking: 'Waking GPU',
+  // the backend says so while the endpoint is scaled to zero
+  waking_gpu: 'Waking GPU (can take a few minutes)',
   loading: 'Loading scan',
   segmenting: 'Segmenting',
   meshing: 'Meshing',
@@ -22,6 +24,8 @@ export function stageLabel(job: Job, now = Date.now()): string {
       return 'Uploaded';
     case 'queued': {
       if (job.stage && STAGES[job.stage]) return STAGES[job.stage];
+      if (job.stage === 'queued') return 'Queued'; // the backend saw a running instance
+      // An older backend says nothing about the endpoint: guess from the time waited.
       const since = Date.parse(job.updatedAt ?? job.createdAt ?? '');
       return Number.isFinite(since) && now - since > WAKING_AFTER_MS ? 'Waking GPU (can take a few minutes)' : 'Queued';
     }

@@ -78,6 +78,8 @@ describe('job stage', () => {
     const t0 = Date.parse(base.updatedAt);
     expect(stageLabel({ ...base, status: 'queued' }, t0 + 5_000)).toBe('Queued');
     expect(stageLabel({ ...base, status: 'queued' }, t0 + 60_000)).toMatch(/^Waking GPU/);
+    expect(stageLabel({ ...base, status: 'queued', stage: 'waking_gpu' }, t0 + 1_000)).toMatch(/^Waking GPU/);
+    expect(stageLabel({ ...base, status: 'queued', stage: 'queued' }, t0 + 600_000)).toBe('Queued');
   });
   it('names the engine stage while processing and clamps progress', () => {
     expect(stageLabel({ ...base, status: 'processing', stage: 'meshing' })).toBe('Meshing');
