@@ -104,18 +104,27 @@ class _Job:
         self.size = int(np.prod([s.stop - s.start for s in box]))
 
 
+#: Presampling aims at this many times the decimation target, so the final mesh still comes
+#: out of the quadric decimator (adaptive, not the coarse grid's uniform triangles).
+PRESAMPLE_MARGIN = 1.5
+
+
 def presample_factors(affine: np.ndarray, reduction_percent: int = 90) -> tuple[int, int, int]:
     """Integer block size per axis for presampling before marching cubes.
 
-    Cells of about ``finest spacing x sqrt(0.64 / (1 - r))``, so the extracted surface has
-    roughly twice the triangles the decimation target asks for: quadric decimation by ~50 %
-    cost a fifth of decimating by 75 % and a twentieth of 90 % here (fast-simplification's
-    cost grows with the share removed), and the final mesh still comes out of the
-    decimator, not straight out of the coarse grid.
+    A surface's triangle count scales with ``1 / prod(factors) ** (2/3)`` of the full
+    resolution one, so the blocks' voxel count is chosen as
+    ``(1 / (PRESAMPLE_MARGIN x (1 - r))) ** 1.5``, with blocks as close to cubes in
+    millimetres as integer factors allow (0.8 x 0.8 x 1.5 mm at 90 %: 3 x 3 x 2 voxels,
+    2.4 x 2.4 x 3 mm). The extracted surface then has about 1.5 x the triangles the decimation
+    target asks for: fast-simplification's cost grows steeply with the share it removes
+    (removing ~30 % instead of ~60 % cut its time by two thirds on the benchmark), and smoothing
+    runs on fewer vertices too.
     """
     spacing = np.linalg.norm(np.asarray(affine, dtype=np.float64)[:3, :3], axis=0)
     keep = max(1.0 - reduction_percent / 100.0, 0.01)
-    cell = float(spacing.min()) * np.sqrt(0.64 / keep)
+    block_voxels = max(1.0, 1.0 / (PRESAMPLE_MARGIN * keep)) ** 1.5
+    cell = float(block_voxels * np.prod(spacing)) ** (1.0 / 3.0)  # cube edge in mm
     return tuple(int(max(1, np.floor(cell / s + 0.5))) for s in spacing)  # type: ignore[return-value]
 
 
@@ -156,30 +165,51 @@ def mesh_structure(labels: np.ndarray, job: _Job, intensity: np.ndarray | None =
 def crop_statistics(mask: np.ndarray, start: np.ndarray, values: np.ndarray | None) -> dict:
     """Voxel count, mean voxel index and intensity sums of one structure's crop."""
     count = int(np.count_nonzero(mask))
-    centre = []
-    for axis in range(3):
-        profile = mask.sum(axis=tuple(a for a in range(3) if a != axis), dtype=np.int64)
-        centre.append(float(profile @ np.arange(len(profile))) / count + float(start[axis]))
+    # voxel counts per index along each axis, from two reductions of the mask
+    plane = np.add.reduce(mask.view(np.uint8), axis=2, dtype=np.int64)
+    profiles = (plane.sum(axis=1), plane.sum(axis=0), np.add.reduce(mask.view(np.uint8), axis=(0, 1), dtype=np.int64))
+    centre = [float(profile @ np.arange(len(profile))) / count + float(start[axis]) for axis, profile in enumerate(profiles)]
     stats: dict = {"voxelCount": count, "centroidIndex": centre}
     if values is not None:
-        inside = values[mask].astype(np.float64)
-        stats["intensitySum"] = float(inside.sum())
-        stats["intensitySumSquares"] = float(np.dot(inside, inside))
+        inside = values[mask]
+        if _small_integers(inside):
+            wide = inside.astype(np.int64)  # exact, and ~3x faster than float64 sums here
+            stats["intensitySum"] = float(wide.sum())
+            stats["intensitySumSquares"] = float(np.dot(wide, wide))
+        else:
+            wide = inside.astype(np.float64)
+            stats["intensitySum"] = float(wide.sum())
+            stats["intensitySumSquares"] = float(np.dot(wide, wide))
     return stats
+
+
+def _small_integers(values: np.ndarray) -> bool:
+    """Integers whose squares, summed over any crop, cannot overflow int64."""
+    if not np.issubdtype(values.dtype, np.integer) or values.dtype.itemsize > 4:
+        return False
+    if values.dtype.itemsize <= 2 or values.size == 0:
+        return True
+    return max(abs(int(values.min())), abs(int(values.max()))) < 2**20
 
 
 def _block_mean(mask: np.ndarray, factors: tuple[int, int, int]) -> np.ndarray:
     """Fraction of each factors-sized block that is inside (blocks past the edge count as 0)."""
     padded_shape = [-(-n // f) * f for n, f in zip(mask.shape, factors)]
-    padded = np.zeros(padded_shape, np.uint8)
-    padded[: mask.shape[0], : mask.shape[1], : mask.shape[2]] = mask
-    blocks = padded.reshape(
-        padded_shape[0] // factors[0], factors[0],
-        padded_shape[1] // factors[1], factors[1],
-        padded_shape[2] // factors[2], factors[2],
-    )
-    total = blocks.sum(axis=(1, 3, 5), dtype=np.uint16)
-    return total.astype(np.float32) / float(np.prod(factors))
+    dtype = np.uint8 if int(np.prod(factors)) <= 255 else np.uint16
+    total = np.zeros(padded_shape, dtype)
+    total[: mask.shape[0], : mask.shape[1], : mask.shape[2]] = mask
+    # one axis at a time, adding strided slices (much faster than summing a 6D reshape over
+    # its small inner axes)
+    for axis, f in enumerate(factors):
+        if f > 1:
+            index = [slice(None)] * 3
+            index[axis] = slice(0, None, f)
+            summed = total[tuple(index)].copy()
+            for offset in range(1, f):
+                index[axis] = slice(offset, None, f)
+                summed += total[tuple(index)]
+            total = summed
+    return total.astype(np.float32) / np.float32(np.prod(factors))
 
 
 def _worker_count(workers: int | None, jobs: int) -> int:

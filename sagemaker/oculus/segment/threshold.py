@@ -295,7 +295,7 @@ class ThresholdEngine:
             affine=volume.affine.copy(),
             classes={i: CLASSES[i] for i in sorted(present)},
             engine=self.info(),
-            warnings=[*volume.warnings, *warnings],
+            warnings=warnings,  # the loader's own warnings stay on the volume (report.input)
         )
 
     @staticmethod

@@ -280,7 +280,7 @@ class TotalSegmentatorEngine:
             affine=volume.affine.copy(),
             classes={v: names[v] for v in present},
             engine=self.info(options.task),
-            warnings=[*volume.warnings, *warnings, *grid_notes],
+            warnings=[*warnings, *grid_notes],  # the loader's stay on the volume
         )
 
     def _run(self, volume: Volume, options: SegmentOptions, roi_subset, device: str):
