@@ -32,18 +32,20 @@ need node
 need npm
 
 stamp() { cat "$@" 2>/dev/null | sha256sum | cut -c1-16; }
+# pip warns once per package about this machine's optional local index folders; keep the rest.
+pip_quiet() { "$@" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2); }
 
 # --- Python: the product and its tests --------------------------------------------------
 PY_STAMP=$(stamp requirements-dev.txt sagemaker/requirements.txt sagemaker/pyproject.toml requirements-lambda.txt scripts/setup.sh)
 if [ ! -x .venv/bin/python ] || [ "$(cat .venv/.oculus-stamp 2>/dev/null)" != "$PY_STAMP" ]; then
   say "Python environment (.venv): installing pinned dependencies (first run takes a few minutes)"
   [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
-  .venv/bin/python -m pip install --quiet --upgrade pip==26.3
+  pip_quiet .venv/bin/python -m pip install --quiet --upgrade pip==26.3
   # Install the CPU build first: a plain 'torch' requirement would pull a multi-GB CUDA build.
-  .venv/bin/pip install --quiet torch==2.13.0
-  .venv/bin/pip install --quiet -r requirements-dev.txt
-  [ -f requirements-lambda.txt ] && .venv/bin/pip install --quiet -r requirements-lambda.txt
-  .venv/bin/pip install --quiet --no-deps -e sagemaker
+  pip_quiet .venv/bin/pip install --quiet torch==2.13.0
+  pip_quiet .venv/bin/pip install --quiet -r requirements-dev.txt
+  [ -f requirements-lambda.txt ] && pip_quiet .venv/bin/pip install --quiet -r requirements-lambda.txt
+  pip_quiet .venv/bin/pip install --quiet --no-deps -e sagemaker
   echo "$PY_STAMP" > .venv/.oculus-stamp
 else
   say "Python environment (.venv) is up to date"
@@ -58,8 +60,8 @@ for tool in iac checkov; do
   if [ ! -x "$venv/bin/python" ] || [ "$(cat "$venv/.oculus-stamp" 2>/dev/null)" != "$TOOL_STAMP" ]; then
     say "template checkers ($venv): $(grep -v '^#' "$req" | tr '\n' ' ')"
     [ -x "$venv/bin/python" ] || "$PYTHON" -m venv "$venv"
-    "$venv/bin/python" -m pip install --quiet --upgrade pip==26.3
-    "$venv/bin/pip" install --quiet -r "$req"
+    pip_quiet "$venv/bin/python" -m pip install --quiet --upgrade pip==26.3
+    pip_quiet "$venv/bin/pip" install --quiet -r "$req"
     echo "$TOOL_STAMP" > "$venv/.oculus-stamp"
   fi
 done
