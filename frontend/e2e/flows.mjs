@@ -46,6 +46,31 @@ export async function explore(page, prefix, structure) {
   if (hidden.hash === first.hash || hidden.differing >= first.differing) throw new Error(`hiding ${structure} did not change the picture (${first.differing} -> ${hidden.differing} px)`);
   await shot(page, `${prefix}-05-structure-hidden`);
   await page.getByLabel(`Show ${structure.replace(/_/g, ' ')}`).check();
+  const shown = await statsAfterChange(page, hidden);
+
+  // Clipping plane: cutting the scene changes the picture; switching it off restores it.
+  await page.getByLabel('Clipping plane', { exact: true }).check();
+  const clipped = await statsAfterChange(page, shown);
+  if (clipped.hash === shown.hash) throw new Error('the clipping plane did not change the picture');
+  await shot(page, `${prefix}-05b-clipped`);
+  await page.getByLabel('Clipping plane', { exact: true }).uncheck();
+  const unclipped = await statsAfterChange(page, clipped);
+
+  // Isolate: select the structure in the list, isolate it, then show everything again.
+  const label = structure.replace(/_/g, ' ');
+  await page.getByRole('button', { name: label, exact: true }).click();
+  const selectedStats = await statsAfterChange(page, unclipped);
+  await page.getByRole('button', { name: 'Isolate' }).click();
+  const isolated = await statsAfterChange(page, selectedStats);
+  if (isolated.hash === selectedStats.hash) throw new Error(`isolating ${structure} did not change the picture`);
+  await shot(page, `${prefix}-05c-isolated`);
+  await page.getByRole('button', { name: 'Show all', exact: true }).click();
+  await page.getByRole('button', { name: label, exact: true }).click(); // deselect
+
+  // Screenshot: a PNG of the 3D view is downloaded.
+  const [png] = await Promise.all([page.waitForEvent('download', { timeout: 30_000 }), page.getByRole('button', { name: 'Screenshot' }).click()]);
+  if (!/\.png$/.test(png.suggestedFilename())) throw new Error(`screenshot saved as ${png.suggestedFilename()}`);
+  if (!statSync(await png.path()).size) throw new Error('the screenshot PNG is empty');
 
   await page.getByRole('button', { name: 'Show slices' }).click();
   await page.locator('[data-testid=slices-canvas][data-ready=true]').waitFor({ timeout: 60_000 });
