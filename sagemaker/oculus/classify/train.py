@@ -1,7 +1,7 @@
 """Train the brain-tumour classifier and write model.keras, model.onnx and card.json.
 
     python -m oculus.classify.train DATA_DIR -o OUT_DIR [--epochs N] [--image-size S]
-        [--limit-per-class K] [--seed 1337] [--arch compact|efficientnetb3]
+        [--limit-per-class K] [--seed 1337] [--init-seed N] [--arch compact|efficientnetb3]
 
 DATA_DIR holds one folder per class (glioma, meningioma, notumor|no_tumor, pituitary).
 Split: stratified, seeded, near-duplicate-safe (see oculus.classify.dataset). Training:
@@ -53,7 +53,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--epochs", type=int, default=40)
     ap.add_argument("--image-size", type=int, default=None, help="default: 144 compact, 300 efficientnetb3")
     ap.add_argument("--limit-per-class", type=int, default=None, help="use only the first K images of each class")
-    ap.add_argument("--seed", type=int, default=1337)
+    ap.add_argument("--seed", type=int, default=1337, help="split seed (train/validation partition)")
+    ap.add_argument("--init-seed", type=int, default=None,
+                    help="seed for weight init, shuffling and augmentation only (default: --seed); "
+                         "the split still uses --seed")
     ap.add_argument("--arch", choices=("compact", "efficientnetb3"), default="compact")
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--lr", type=float, default=2e-3, help="peak learning rate")
@@ -221,7 +224,8 @@ def build_card(args, spec, size, data, split, metrics, history, export_diff, par
                       "near_duplicate_groups": int(len(np.unique(groups))),
                       "images_in_multi_image_groups": int(np.sum(np.bincount(groups)[groups] > 1))},
         },
-        "training": {"epochs_requested": args.epochs, "epochs_run": history.get("epochs_run"),
+        "training": {"init_seed": args.seed if args.init_seed is None else args.init_seed,
+                     "epochs_requested": args.epochs, "epochs_run": history.get("epochs_run"),
                      "best_epoch": history.get("best_epoch"), "batch_size": args.batch_size,
                      "optimizer": "AdamW (weight decay 5e-4), warm-up + cosine decay", "peak_lr": args.lr,
                      "loss": "categorical cross-entropy, label smoothing 0.05, class weights (balanced)",
@@ -247,7 +251,8 @@ def main(argv: list[str] | None = None) -> int:
     from oculus.classify.export import export_onnx
 
     started = time.time()
-    keras.utils.set_random_seed(args.seed)
+    init_seed = args.seed if args.init_seed is None else args.init_seed
+    keras.utils.set_random_seed(init_seed)
     size = args.image_size or (144 if args.arch == "compact" else 300)
     spec = PREPROCESSING[args.arch]
     args.out.mkdir(parents=True, exist_ok=True)
@@ -258,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"images {len(data.labels)}  train {len(tr)}  val {len(va)}  groups {len(np.unique(groups))}  "
           f"load {time.time() - started:.1f}s", flush=True)
     train, val = make_datasets(data.pixels[tr], data.labels[tr], data.pixels[va], data.labels[va],
-                               spec, args.batch_size, args.seed)
+                               spec, args.batch_size, init_seed)
 
     checkpoint = args.out / "checkpoint_best.keras"
     if args.finalize_from:

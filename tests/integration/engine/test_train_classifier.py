@@ -48,3 +48,36 @@ def test_train_command_writes_a_loadable_card_and_onnx(shared_data, tmp_path):
     answer = clf.classify(image)
     assert abs(sum(answer["probabilities"].values()) - 1) < 1e-3
     assert answer["model"]["name"] == card["name"]
+
+
+def test_two_init_seeds_share_the_split_and_ensemble_into_one_model(shared_data, tmp_path):
+    """--init-seed changes only init/shuffle/augmentation; the ensemble command combines the runs
+    (with flip TTA) into one card + one ONNX + one Keras file that the runtime loads unchanged."""
+    data = shared_data / "brain-mri" / "Training"
+    env = {**os.environ, "PYTHONPATH": f"{SAGEMAKER}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    outs = [tmp_path / "a", tmp_path / "b"]
+    for out, init in zip(outs, ("1", "2")):
+        proc = subprocess.run(
+            [sys.executable, "-m", "oculus.classify.train", str(data), "-o", str(out), "--epochs", "1",
+             "--image-size", "32", "--limit-per-class", "8", "--init-seed", init],
+            capture_output=True, text=True, env=env, timeout=300)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+    a, b = (json.loads((o / "card.json").read_text()) for o in outs)
+    assert a["training_data"]["split"] == b["training_data"]["split"]
+    assert (a["training"]["init_seed"], b["training"]["init_seed"]) == (1, 2)
+
+    ens = tmp_path / "ens"
+    proc = subprocess.run(
+        [sys.executable, "-m", "oculus.classify.ensemble", str(data), "-o", str(ens), "--limit-per-class", "8",
+         "--member", str(outs[0]), "--member", str(outs[1])],
+        capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    card = json.loads((ens / "card.json").read_text())
+    assert card["ensemble"]["tta"] == "horizontal flip" and len(card["ensemble"]["members"]) == 2
+    assert {"ensemble", "ensemble + flip TTA"} <= set(card["ensemble"]["variants_on_validation"])
+    assert card["onnx_export_max_abs_diff"] < 1e-3
+    assert np.array(card["validation"]["confusion_matrix"]).sum() == card["training_data"]["split"]["validation"]
+    image = load_image(sorted((data / "glioma").iterdir())[0])
+    p_onnx = load_classifier(ens / "card.json").probabilities([image])
+    p_keras = load_classifier(ens / "card.json", fmt="keras").probabilities([image])
+    assert np.max(np.abs(p_onnx - p_keras)) < 1e-4

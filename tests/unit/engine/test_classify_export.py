@@ -62,3 +62,42 @@ def test_one_card_serves_keras_and_onnx_identically(small_model):
     np.testing.assert_allclose(onnx_clf.probabilities(images), keras_clf.probabilities(images), atol=1e-5)
     a = onnx_clf.predict(images)
     assert all(abs(sum(r["probabilities"].values()) - 1) < 1e-3 for r in a)
+
+
+def _random_compact(seed):
+    keras.utils.set_random_seed(seed)
+    model = build_compact(32, widths=(8, 16, 16, 32))
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            g, b, m, v = layer.get_weights()
+            layer.set_weights([g * 1.3, b + 0.1, m + 0.05, v * 0.7])
+    return model
+
+
+def test_mirror_block_flips_left_right_exactly():
+    from oculus.classify.ensemble import mirror_block
+
+    x = np.random.default_rng(2).random((3, 8, 5, 1)).astype(np.float32)
+    out = keras.ops.convert_to_numpy(mirror_block(8, 5, 1)(x))
+    np.testing.assert_array_equal(out, x[:, :, ::-1, :])
+
+
+def test_ensemble_with_flip_tta_is_one_model_that_exports_and_reloads(tmp_path):
+    """Two members x {image, mirror} averaged inside one Keras model; ONNX and a reloaded .keras agree."""
+    from oculus.classify.ensemble import build_ensemble
+
+    members = [_random_compact(11), _random_compact(12)]
+    x = np.random.default_rng(3).random((8, 32, 32, 1)).astype(np.float32)
+    per_view = [keras.ops.convert_to_numpy(m(v, training=False)) for m in members for v in (x, x[:, :, ::-1, :])]
+    model = build_ensemble(members, tta=True)
+    out = keras.ops.convert_to_numpy(model(x, training=False))
+    assert np.std(out) > 1e-3
+    np.testing.assert_allclose(out, np.mean(per_view, 0), atol=1e-5)
+    # the mirror view matters: the combined output differs from the members on the plain image only
+    assert np.max(np.abs(out - np.mean(per_view[::2], 0))) > 1e-4
+    model.save(tmp_path / "model.keras")
+    diff = export_onnx(model, tmp_path / "model.onnx", check_inputs=x)
+    assert diff is not None and diff < 1e-4
+    np.testing.assert_allclose(onnx_predict(tmp_path / "model.onnx", x), out, atol=1e-4)
+    reloaded = keras.models.load_model(tmp_path / "model.keras", compile=False)  # stock layers only
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(reloaded(x, training=False)), out, atol=1e-5)

@@ -129,3 +129,16 @@ def test_keras_file_of_the_shipped_model_agrees_with_onnx(classifier, typical):
     a = classifier.probabilities(images)
     b = keras_clf.probabilities(images)
     assert np.max(np.abs(a - b)) < 1e-4
+
+
+def test_shipped_ensemble_card_records_its_members_and_variants():
+    d = load_card().data
+    if "ensemble" not in d:
+        pytest.skip("shipped model is a single network")
+    ens = d["ensemble"]
+    assert len(ens["members"]) >= 2 and all(m["command"].startswith("python -m oculus.classify.train") for m in ens["members"])
+    variants = ens["variants_on_validation"]
+    best_member = max(v["accuracy"] for k, v in variants.items() if k.startswith("member") and "TTA" not in k)
+    # the shipped combination is the one the card's validation block measures
+    key = "ensemble + flip TTA" if ens["tta"] else "ensemble"
+    assert variants[key]["accuracy"] == d["validation"]["accuracy"] >= best_member
