@@ -190,21 +190,19 @@ def classify_images(paths: list[Path], classifier=None) -> list[dict]:
 
 
 def classify_job(image: Path, out_dir: Path, classifier=None) -> dict:
-    """A `classify` job: one image in, prediction.json out."""
-    [answer] = classify_images([image], classifier)
-    if not answer["ok"]:
-        from .errors import InputError
+    """A `classify` job: one image in, prediction.json and image.png out.
 
-        error = answer["error"]
-        raise InputError(error["message"], code=error["code"])
-    answer.pop("image", None)
-    answer.pop("ok", None)
+    The image is loaded once; a load failure raises its own typed InputError.
+    """
+    from PIL import Image
+
+    from .classify import load_classifier
+    from .io import load_image
+
+    pixels = load_image(image)
+    [answer] = (classifier or load_classifier()).predict([pixels])
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "prediction.json").write_text(json.dumps(answer, indent=2))
     # The image as the model saw it (DICOM windowed to 8 bits), so every client can show it.
-    from PIL import Image
-
-    from .io import load_image
-
-    Image.fromarray(load_image(image)).save(out_dir / "image.png")
+    Image.fromarray(pixels).save(out_dir / "image.png")
     return {"ok": True, "task": "classify", "result": answer, "engine": {"name": "classifier", **answer.get("model", {})}}

@@ -142,3 +142,22 @@ def test_invalid_options_fail_with_field_message(client, moto_s3, shared_data):
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "invalid_options"
     assert "reduction_percent" in response.json()["error"]["message"]
+
+
+def test_classify_job_writes_prediction_and_image(client, moto_s3, shared_data):
+    image = sorted((shared_data / "brain-mri" / "Training" / "pituitary").glob("*.jpg"))[0]
+    key = "uploads/owner-1/job-cls/slice.jpg"
+    moto_s3.upload_file(str(image), BUCKET, key)
+    response = client.post("/invocations", json=_manifest("job-cls", "classify", key))
+    assert response.status_code == 200, response.text
+    result = response.json()["result"]
+    assert set(result["probabilities"]) == {"glioma", "meningioma", "no_tumor", "pituitary"}
+    assert {f["name"] for f in response.json()["files"]} == {"prediction.json", "image.png"}
+
+
+def test_classify_job_with_a_broken_image_fails_with_a_code(client, moto_s3):
+    key = "uploads/owner-1/job-cls-bad/slice.jpg"
+    moto_s3.put_object(Bucket=BUCKET, Key=key, Body=b"\xff\xd8\xff\xe0 truncated jpeg")
+    response = client.post("/invocations", json=_manifest("job-cls-bad", "classify", key))
+    assert 400 <= response.status_code < 500
+    assert response.json()["error"]["code"] and response.json()["error"]["message"]
