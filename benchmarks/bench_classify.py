@@ -17,6 +17,7 @@ import platform
 import statistics
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -67,8 +68,8 @@ def main() -> int:
         clf = load_classifier(args.card, fmt=fmt)
         load_s = time.perf_counter() - t
         batch = clf.preprocess_batch([image])
-        model_ms = timed(lambda: clf.backend(batch), args.runs, args.warmup)
-        e2e_ms = timed(lambda: clf.classify(image), args.runs, args.warmup)
+        model_ms = timed(partial(clf.backend, batch), args.runs, args.warmup)
+        e2e_ms = timed(partial(clf.classify, image), args.runs, args.warmup)
         answer = clf.classify(image)
         results[fmt] = (model_ms, e2e_ms)
         print(f"{fmt:5s} load {load_s:6.2f}s | model call median {model_ms[0]:7.2f} ms p95 {model_ms[1]:7.2f} ms"

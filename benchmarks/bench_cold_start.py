@@ -24,9 +24,8 @@ Exit status 1 when a handler's import is over the target or a request did not su
 from __future__ import annotations
 
 import argparse
-import logging
-import base64
 import json
+import logging
 import os
 import re
 import socket

@@ -32,21 +32,22 @@ export function dracoDecoder(): Plugin {
 }
 
 /**
- * Strict CSP for the built app: no inline scripts; wasm allowed for Draco and NiiVue;
- * connect-src covers AWS (API Gateway, S3, Cognito) and a local stack on 127.0.0.1/localhost.
+ * Strict CSP for the built app: no inline scripts; wasm allowed for Draco and NiiVue.
+ * connect-src: a production build (Amplify sets VITE_REGION) reaches only the services the app
+ * uses in that region (API Gateway, Cognito's IdP API, S3 presigned URLs); any other build
+ * also a local stack on 127.0.0.1/localhost and any AWS host.
  * OCULUS_CSP_CONNECT (space separated) adds origins at build time.
  */
-export function buildCsp(extraConnect = process.env.OCULUS_CSP_CONNECT ?? ''): string {
-  const connect = [
-    "'self'",
-    'https://*.amazonaws.com',
-    'https://*.amazoncognito.com',
-    'http://127.0.0.1:*',
-    'http://localhost:*',
-    'blob:',
-    'data:',
-    ...extraConnect.split(/\s+/).filter(Boolean),
-  ];
+export function buildCsp(extraConnect = process.env.OCULUS_CSP_CONNECT ?? '', region = process.env.VITE_REGION ?? ''): string {
+  const aws = region
+    ? [
+        `https://*.execute-api.${region}.amazonaws.com`,
+        `https://cognito-idp.${region}.amazonaws.com`,
+        `https://*.s3.${region}.amazonaws.com`,
+        'https://*.s3.amazonaws.com', // presigned URLs of us-east-1 buckets use the global name
+      ]
+    : ['https://*.amazonaws.com', 'http://127.0.0.1:*', 'http://localhost:*'];
+  const connect = ["'self'", ...aws, 'blob:', 'data:', ...extraConnect.split(/\s+/).filter(Boolean)];
   return [
     "default-src 'self'",
     "script-src 'self' 'wasm-unsafe-eval'",

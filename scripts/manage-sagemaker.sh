@@ -1,31 +1,30 @@
 #!/usr/bin/env bash
 # Operate the asynchronous inference endpoint of a deployed stack.
 #
-#   scripts/manage-sagemaker.sh start|stop|status [--stack NAME] [--region REGION] [--dry-run]
+#   scripts/manage-sagemaker.sh start|stop|status [--config-env NAME] [--dry-run]
 #
 #   start    keep one instance warm (minimum capacity 1, and one instance now)
 #   stop     allow scaling to zero again (minimum capacity 0); the backlog policy scales in
 #            when idle and the HasBacklogWithoutCapacity alarm wakes it on the next job
 #   status   endpoint state, instance count and the queued-request backlog
-#   --dry-run  print every AWS call instead of making it
+#   --config-env  samconfig.toml profile: stack name and region (default: default)
+#   --dry-run     print every AWS call instead of making it
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 ACTION=""
-STACK=""
-REGION=""
+CONFIG_ENV=default
 DRY_RUN=0
 VARIANT=AllTraffic
 DIMENSION=sagemaker:variant:DesiredInstanceCount
 
-usage() { sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 die() { echo "manage-sagemaker.sh: $*" >&2; exit 1; }
 
 while [ $# -gt 0 ]; do
   case "$1" in
     start|stop|status) ACTION=$1; shift ;;
-    --stack) STACK=${2:?--stack needs a value}; shift 2 ;;
-    --region) REGION=${2:?--region needs a value}; shift 2 ;;
+    --config-env) CONFIG_ENV=${2:?--config-env needs a value}; shift 2 ;;
     --dry-run) DRY_RUN=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; die "unknown argument $1" ;;
@@ -35,26 +34,13 @@ done
 
 # shellcheck source=scripts/lib/dry-run.sh
 source "$ROOT/scripts/lib/dry-run.sh"
+# shellcheck source=scripts/lib/deploy-config.sh
+source "$ROOT/scripts/lib/deploy-config.sh"
 
-missing=()
-for tool in aws python3; do
-  command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  if [ "$DRY_RUN" = 1 ]; then
-    echo "note: missing for a real run: ${missing[*]}" >&2
-  else
-    die "missing prerequisites: ${missing[*]} (install the AWS CLI v2)"
-  fi
-fi
+require "install the AWS CLI v2" aws python3
 
-if [ -z "$STACK" ]; then
-  STACK=$(python3 -c 'import sys, tomllib; c = tomllib.load(open(sys.argv[1], "rb")); print(c["default"]["global"]["parameters"]["stack_name"])' "$ROOT/samconfig.toml")
-fi
-[ -n "$REGION" ] || REGION=${AWS_REGION:-${AWS_DEFAULT_REGION:-us-east-1}}
-
-ENDPOINT=$(query "<EndpointName>" aws cloudformation describe-stacks --stack-name "$STACK" --region "$REGION" \
-  --query "Stacks[0].Outputs[?OutputKey=='EndpointName'].OutputValue" --output text)
+load_deploy_target
+ENDPOINT=$(stack_output EndpointName)
 [ -n "$ENDPOINT" ] && [ "$ENDPOINT" != None ] || die "stack $STACK has no EndpointName output"
 RESOURCE="endpoint/$ENDPOINT/variant/$VARIANT"
 

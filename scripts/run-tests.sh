@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Sets up (see setup.sh) and runs the whole test suite: Python unit, integration and
-# end-to-end tests, then the web app's unit and browser tests. Ends with one line
-# "N passed, N failed" summing every runner; exits non-zero if anything failed.
+# Sets up (see setup.sh) and runs the whole test suite: lint (ruff, tsc --noEmit and ESLint, as
+# the tests in tests/lint), Python unit, integration and end-to-end tests, then the web app's
+# unit and browser tests. Ends with one line "N passed, N failed" summing every runner; exits
+# non-zero if anything failed.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -12,7 +13,7 @@ RESULTS=$(mktemp -d)
 trap 'rm -rf "$RESULTS"' EXIT
 status=0
 
-echo "== Python: unit, integration and end-to-end tests (incl. the browser against the local stack)"
+echo "== Python: lint (ruff, tsc, ESLint), unit, integration and end-to-end tests (incl. the browser against the local stack)"
 .venv/bin/python -m pytest tests --junitxml="$RESULTS/pytest.xml" -p no:cacheprovider "$@" || status=1
 
 if [ -f frontend/package.json ]; then

@@ -66,6 +66,27 @@ for tool in iac checkov; do
   fi
 done
 
+# --- Python 3.12 for `sam build` (the Lambda runtime; sam needs python3.12 on PATH) ------------
+# Debian 12 packages no 3.12 and there is no internet to fetch one, so take one already on the
+# machine (PATH, then pyenv's versions) and link it where the tests and deploy-lambda.sh look.
+# (bin/ one level down: a python next to a pyvenv.cfg would take that venv for its own)
+LAMBDA_PYTHON_DIR=.venv-iac/lambda-python/bin
+if [ -d .venv-iac ] && [ ! -x "$LAMBDA_PYTHON_DIR/python3.12" ]; then
+  found=$(command -v python3.12 || true)
+  case "$found" in */shims/*) found="" ;; esac  # a pyenv shim answers only with a version selected
+  for root in "${PYENV_ROOT:-}" "$HOME/.pyenv" /root/.pyenv; do
+    [ -z "$found" ] && [ -n "$root" ] || continue
+    found=$(find "$root/versions" -maxdepth 3 -path '*/3.12*/bin/python3.12' 2>/dev/null | sort -V | tail -n 1)
+  done
+  if [ -n "$found" ] && "$found" -m pip --version >/dev/null 2>&1; then
+    mkdir -p "$LAMBDA_PYTHON_DIR"
+    ln -sf "$(readlink -f "$found")" "$LAMBDA_PYTHON_DIR/python3.12"
+    say "sam build: Python 3.12 is $found"
+  else
+    say "sam build: no Python 3.12 on this machine (the sam build test is skipped; deploy machines need one)"
+  fi
+fi
+
 # --- Web app -------------------------------------------------------------------------------
 if [ -f frontend/package-lock.json ]; then
   WEB_STAMP=$(stamp frontend/package-lock.json)
@@ -88,5 +109,13 @@ if [ "$WANT_BROWSER" = 1 ] && ! command -v chromium >/dev/null 2>&1; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+fi
+
+# --- DICOM validator for the SEG/RTSTRUCT tests (Debian's dicom3tools: dciodvfy) ------------
+if ! command -v dciodvfy >/dev/null 2>&1; then
+  say "installing Debian's dicom3tools (dciodvfy) for the DICOM output tests"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq dicom3tools >/dev/null
 fi
 say "ready"

@@ -73,9 +73,18 @@ export async function explore(page, prefix, structure) {
   if (!statSync(await png.path()).size) throw new Error('the screenshot PNG is empty');
 
   await page.getByRole('button', { name: 'Show slices' }).click();
-  await page.locator('[data-testid=slices-canvas][data-ready=true]').waitFor({ timeout: 60_000 });
+  await page.locator('[data-testid=slices][data-ready=true] canvas').waitFor({ timeout: 60_000 });
   await page.waitForTimeout(500);
   await shot(page, `${prefix}-06-slices`);
+  // Hiding the slices hands their WebGL context back at once (useNiivue loses it on unmount).
+  await page.evaluate(() => {
+    const canvas = document.querySelector('[data-testid=slices] canvas');
+    canvas.addEventListener('webglcontextlost', () => (window.__slicesContextLost = true), { once: true });
+  });
+  await page.getByRole('button', { name: 'Hide slices' }).click();
+  await page.waitForFunction(() => window.__slicesContextLost === true, null, { timeout: 10_000 }).catch(() => {
+    throw new Error('hiding the slices did not release their WebGL context');
+  });
 
   const [download] = await Promise.all([page.waitForEvent('download', { timeout: 30_000 }), page.getByRole('button', { name: 'Download ZIP (everything)' }).click()]);
   const path = await download.path();

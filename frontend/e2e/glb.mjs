@@ -86,10 +86,18 @@ export function bodyLikeStructures(n) {
   return out;
 }
 
+/** Two lungs side by side, the patient's left one at negative R (RAS+), above the rest. */
+export function lungs() {
+  return [
+    { name: 'lung_left', label: 3, center: [-90, 0, 170], radii: [40, 50, 45], color: [180, 200, 240], system: 'lungs_airways' },
+    { name: 'lung_right', label: 4, center: [90, 0, 170], radii: [40, 50, 45], color: [240, 200, 120], system: 'lungs_airways' },
+  ];
+}
+
 export function reportFor(structures) {
   return {
     coordinateSystem: 'RAS',
     engine: { name: 'fixture', version: 'test', degraded: false, note: null },
-    structures: structures.map((s) => ({ label: s.label, name: s.name, system: s.system, volumeMl: (4 / 3) * Math.PI * s.radii[0] * s.radii[1] * s.radii[2] / 1000, color: s.color, centroidMm: s.center, bbox: null })),
+    structures: structures.map((s) => ({ label: s.label, name: s.name, system: s.system, volumeMl: (4 / 3) * Math.PI * s.radii[0] * s.radii[1] * s.radii[2] / 1000, meanIntensity: 40 + s.label, stdIntensity: 12.5, color: s.color, centroidMm: s.center, bbox: null })),
   };
 }

@@ -1,6 +1,6 @@
 // Browser and server plumbing shared by the e2e tests and the benchmark (playwright-core + Debian chromium).
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -10,17 +10,24 @@ import { chromium } from 'playwright-core';
 export const FRONTEND = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const ARTIFACTS = join(FRONTEND, 'test-results', 'e2e');
 export const SHARED_DATA = resolve(process.env.OCULUS_SHARED_DATA ?? join(FRONTEND, '../../shared/data'));
-export const CHROMIUM = process.env.OCULUS_CHROMIUM ?? '/usr/bin/chromium';
+// OCULUS_CHROMIUM names the browser binary; Debian's chromium (scripts/setup.sh --browser) otherwise.
+export const CHROMIUM = process.env.OCULUS_CHROMIUM || '/usr/bin/chromium';
 
 export async function launch() {
+  if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM} (scripts/setup.sh --browser, or set OCULUS_CHROMIUM)`);
   const profile = mkdtempSync(join(tmpdir(), 'oculus-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    acceptDownloads: true,
-    viewport: { width: 1400, height: 860 },
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--use-angle=swiftshader', '--enable-unsafe-swiftshader'],
-  });
+  const context = await chromium
+    .launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      acceptDownloads: true,
+      viewport: { width: 1400, height: 860 },
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--use-angle=swiftshader', '--enable-unsafe-swiftshader'],
+    })
+    .catch((e) => {
+      rmSync(profile, { recursive: true, force: true });
+      throw e;
+    });
   // Nothing leaves the machine: every request not aimed at 127.0.0.1 is aborted.
   await context.route((url) => url.hostname !== '127.0.0.1' && url.protocol.startsWith('http'), (route) => route.abort());
   const close = async () => {

@@ -3,14 +3,16 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SHARED_DATA } from './harness.mjs';
-import { bodyLikeStructures, makeGlb, reportFor } from './glb.mjs';
+import { bodyLikeStructures, lungs, makeGlb, reportFor } from './glb.mjs';
 
 const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
 const ID_TOKEN = `${b64({ alg: 'none' })}.${b64({ sub: 'user-1', email: 'clinician@example.org', exp: Math.floor(Date.now() / 1000) + 3600 })}.x`;
 
-export function mockBackend({ structures = bodyLikeStructures(12), segments = 24 } = {}) {
-  const glb = makeGlb(structures, segments);
-  const report = reportFor(structures);
+/** `result` ({glb, report}) serves an engine's own output instead of the synthetic spheres. */
+export function mockBackend({ structures = [...bodyLikeStructures(12), ...lungs()], segments = 24, degraded = false, result = null } = {}) {
+  const glb = result?.glb ?? makeGlb(structures, segments);
+  const report = result?.report ?? reportFor(structures);
+  const names = report.structures.map((s) => s.name);
   const jobs = new Map();
   let n = 0;
   const files = {
@@ -23,7 +25,15 @@ export function mockBackend({ structures = bodyLikeStructures(12), segments = 24
   };
   const segFiles = ['scene.glb', 'report.json', 'segmentation.nii.gz', 'scan.nii.gz', 'result.zip'].map((name) => ({ name, size: files[name]().length }));
 
+  // A file named *failonce* fails the first time it is processed (to test Retry).
+  const failedOnce = new Set();
+
   function advance(job) {
+    if (job.status === 'processing' && /failonce/.test(job.input.filename) && !failedOnce.has(job.input.filename)) {
+      failedOnce.add(job.input.filename);
+      Object.assign(job, { status: 'failed', stage: null, error: { code: 'engine_error', message: 'the engine stopped while meshing' } });
+      return;
+    }
     // each poll moves an active job one step, so the UI shows every stage
     if (job.status === 'queued') Object.assign(job, { status: 'processing', stage: 'segmenting', progress: 30 });
     else if (job.status === 'processing' && job.progress < 80) Object.assign(job, { stage: 'meshing', progress: 80 });
@@ -37,8 +47,10 @@ export function mockBackend({ structures = bodyLikeStructures(12), segments = 24
         job.engine = { name: 'onnxruntime', version: '1.31', degraded: false };
       } else {
         job.files = segFiles;
-        job.result = { structures: structures.length, structureNames: structures.map((s) => s.name), triangles: 1000, coordinateSystem: 'RAS', warnings: [] };
-        job.engine = { name: 'TotalSegmentator', version: '2.18', task: 'total', degraded: false, note: null };
+        job.result = { structures: names.length, structureNames: names, triangles: 1000, coordinateSystem: 'RAS', warnings: [] };
+        job.engine = degraded || /fallback/.test(job.input.filename)
+          ? { name: 'threshold', version: '0.1.0', task: 'total', degraded: true, note: 'TotalSegmentator is not installed (/opt/venv/lib/python3.11/site-packages/totalsegmentator missing); set TOTALSEG_HOME_DIR=/opt/weights and run `totalseg_download_weights -t total`.' }
+          : { name: 'TotalSegmentator', version: '2.18', task: 'total', degraded: false, note: null };
       }
     }
     job.updatedAt = new Date().toISOString();
@@ -50,7 +62,7 @@ export function mockBackend({ structures = bodyLikeStructures(12), segments = 24
     const path = url.pathname;
     const body = () => JSON.parse(req.postData() || '{}');
     const ok = (o, status = 200) => route.fulfill({ status, contentType: 'application/json', body: JSON.stringify({ ok: true, ...o }) });
-    if (path === '/config.json') return ok({ ApiUrl: `${base}/mockapi`, UserPoolId: 'pool', UserPoolClientId: 'client', Region: 'us-east-1', CognitoEndpoint: `${base}/mockidp` });
+    if (path === '/config.json') return ok({ ApiUrl: `${base}/mockapi`, UserPoolId: 'pool', UserPoolClientId: 'client', Region: 'us-east-1', CognitoEndpoint: `${base}/mockidp`, AuthFlow: 'USER_PASSWORD_AUTH' });
     if (path === '/mockidp/' || path === '/mockidp') {
       const target = req.headers()['x-amz-target'] ?? '';
       const p = body();

@@ -2,6 +2,7 @@
 import { mockBackend } from './mock-api.mjs';
 import { CT, brainImage, checkClassification, explore, signIn, uploadAndStart, waitForCompletion } from './flows.mjs';
 import { shot } from './harness.mjs';
+import { dialogsRetryAndLinks, orientationAndSelection, phoneLayout } from './viewer-flows.mjs';
 
 export async function setup(page, base) {
   const backend = mockBackend();
@@ -39,4 +40,10 @@ export const tests = {
     await checkClassification(page, 'mock-mri');
     await page.getByTestId('model-info').filter({ hasText: 'measured accuracy 93.4 %' }).waitFor();
   },
+
+  'phone layout at 390x844: tabs, no sideways scroll, touch orbit and pinch': phoneLayout,
+
+  'orientation, standard views, selection, slice tools, job address and named downloads': orientationAndSelection,
+
+  'Escape closes dialogs, Retry after a failure, degraded engine summary, shared link': dialogsRetryAndLinks,
 };

@@ -7,6 +7,8 @@ export interface AppConfig {
   Region: string;
   /** Cognito IdP endpoint; defaults to the public AWS one for Region. Locally: moto's URL. */
   CognitoEndpoint?: string;
+  /** Sign-in flow; absent means SRP. The local moto stack sets USER_PASSWORD_AUTH (moto does not check SRP proofs). */
+  AuthFlow?: string;
   [k: string]: unknown;
 }
 

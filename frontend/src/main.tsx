@@ -12,7 +12,12 @@ async function boot() {
   const root = createRoot(document.getElementById('root')!);
   try {
     const config = await loadConfig();
-    const cognito = new CognitoClient({ endpoint: cognitoEndpoint(config), clientId: config.UserPoolClientId });
+    const cognito = new CognitoClient({
+      endpoint: cognitoEndpoint(config),
+      clientId: config.UserPoolClientId,
+      userPoolId: config.UserPoolId,
+      passwordFlow: config.AuthFlow === 'USER_PASSWORD_AUTH' ? 'USER_PASSWORD_AUTH' : 'USER_SRP_AUTH',
+    });
     const api = new ApiClient({ baseUrl: config.ApiUrl, getToken: makeTokenProvider(cognito) });
     root.render(
       <StrictMode>

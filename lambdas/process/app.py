@@ -5,8 +5,9 @@ is answered from the idempotency record and never starts a second GPU job; a dif
 request for a job that is already queued is refused by the job's conditional write.
 """
 
+from collections.abc import Callable
 from functools import lru_cache
-from typing import Annotated, Any, Callable
+from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
@@ -14,11 +15,13 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from oculus_shared import service
 from oculus_shared.config import settings
-from oculus_shared.http import build_resolver, caller_id, error_response, ok
+from oculus_shared.http import build_resolver, caller_id, error_response, limited_responses, respond
 from oculus_shared.jobs import Task
 from oculus_shared.models import ClassifyRequest, TotalsegRequest
+from oculus_shared.responses import ProcessAccepted
 from oculus_shared.tracing import make_tracer
 from oculus_shared.wiring import backend, job_id_from_path
 
@@ -30,7 +33,7 @@ _context: dict[str, Any] = {}  # the current invocation's LambdaContext (idempot
 
 
 @lru_cache(maxsize=1)
-def idempotent_start() -> Callable[..., dict[str, Any]]:
+def idempotent_start() -> Callable[..., ProcessAccepted]:
     """Built on the first process request, not at import: Powertools' idempotency package
     imports boto3 and its persistence layer creates a client, which only a request needs
     (the handler's other answers, e.g. a 422, never touch them)."""
@@ -39,7 +42,9 @@ def idempotent_start() -> Callable[..., dict[str, Any]]:
         IdempotencyConfig,
         idempotent_function,
     )
-    from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
+    from aws_lambda_powertools.utilities.idempotency.exceptions import (
+        IdempotencyAlreadyInProgressError,
+    )
 
     s = settings()
     if not s.idempotency_table_name:
@@ -49,35 +54,37 @@ def idempotent_start() -> Callable[..., dict[str, Any]]:
     app.exception_handler(IdempotencyAlreadyInProgressError)(_in_progress)
 
     @idempotent_function(data_keyword_argument="request", persistence_store=persistence, config=config)
-    def start(request: dict[str, Any]) -> dict[str, Any]:
+    def start(request: dict[str, Any]) -> ProcessAccepted:
         answer = service.start_processing(
             backend(), request["owner"], request["jobId"], Task(request["task"]), request["options"]
         )
         metrics.add_metric(name="JobsQueued", unit=MetricUnit.Count, value=1)
         return answer
 
-    def start_in_context(request: dict[str, Any]) -> dict[str, Any]:
+    def start_in_context(request: dict[str, Any]) -> ProcessAccepted:
         config.register_lambda_context(_context.get("context"))  # records expire before Lambda retries
         return start(request=request)
 
     return start_in_context
 
 
-def _start(task: Task, job_id: str, options: dict[str, Any]):
+def _start(task: Task, job_id: str, options: dict[str, Any]) -> Response[ProcessAccepted]:
     logger.append_keys(job_id=job_id)
     request = {"owner": caller_id(app), "jobId": job_id_from_path(job_id), "task": task.value, "options": options}
-    return ok(idempotent_start()(request=request), status=202)
+    return respond(idempotent_start()(request=request), status=202)
 
 
-@app.post("/process/totalseg", summary="Segment a CT/MR volume and build its 3D meshes")
+@app.post("/process/totalseg", summary="Segment a CT/MR volume and build its 3D meshes", status_code=202,
+          responses=limited_responses(202, ProcessAccepted, "The job is queued"))
 @tracer.capture_method
-def process_totalseg(request: Annotated[TotalsegRequest, Body()]):
+def process_totalseg(request: Annotated[TotalsegRequest, Body()]) -> Response[ProcessAccepted]:
     return _start(Task.TOTALSEG, request.jobId, request.options())
 
 
-@app.post("/process/classify", summary="Classify a brain MRI slice")
+@app.post("/process/classify", summary="Classify a brain MRI slice", status_code=202,
+          responses=limited_responses(202, ProcessAccepted, "The job is queued"))
 @tracer.capture_method
-def process_classify(request: Annotated[ClassifyRequest, Body()]):
+def process_classify(request: Annotated[ClassifyRequest, Body()]) -> Response[ProcessAccepted]:
     return _start(Task.CLASSIFY, request.jobId, request.options())
 
 

@@ -1,8 +1,8 @@
 """The ``oculus`` command line.
 
 Exit codes: 0 success; 1 unexpected internal error; 2 usage error; 3 the input cannot be used
-(bad scan, unsafe archive, ...); 4 an engine or model is unavailable here; 5 some images of a
-``classify`` batch failed (the others were answered).
+(bad scan, unsafe archive, ...; also ``classify`` when no image could be answered); 4 an engine or
+model is unavailable here; 5 some images of a ``classify`` batch failed (the others were answered).
 """
 
 from __future__ import annotations
@@ -15,15 +15,9 @@ from pathlib import Path
 
 from . import __version__
 from .errors import EngineUnavailableError, OculusError
+from .options import MESH, SEGMENT, add_cli_flags
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_INPUT, EXIT_UNAVAILABLE, EXIT_PARTIAL = 0, 1, 2, 3, 4, 5
-
-
-def _reduction(value: str) -> int:
-    number = int(value)
-    if not 0 <= number <= 99:
-        raise argparse.ArgumentTypeError("must be an integer from 0 to 99")
-    return number
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -31,28 +25,21 @@ def _build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"oculus {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    def mesh_flags(p: argparse.ArgumentParser) -> None:
+    def output_flags(p: argparse.ArgumentParser) -> None:
         p.add_argument("-o", "--output", type=Path, required=True, help="output folder")
-        p.add_argument("--reduction-percent", type=_reduction, default=90, help="triangles removed by decimation, 0-99 (default 90)")
-        p.add_argument("--no-smoothing", action="store_true", help="keep the raw voxel surface")
-        p.add_argument("--stl", action="store_true", help="also write one STL per structure")
         p.add_argument("--json", action="store_true", help="print the summary as JSON")
 
+    # the option flags come from oculus.options, the one definition a manifest uses too
     process = sub.add_parser("process", help="segment a CT/MR scan and build meshes, report and ZIP")
     process.add_argument("scan", type=Path, help="NIfTI file, DICOM folder/.zip or multi-frame DICOM")
-    process.add_argument("--engine", choices=["auto", "totalsegmentator", "threshold"], default="auto")
-    process.add_argument("--task", default="total", help="TotalSegmentator task (total, total_mr, ...)")
-    process.add_argument("--fast", action="store_true", help="TotalSegmentator 3 mm fast model")
-    process.add_argument("--fastest", action="store_true", help="TotalSegmentator 6 mm model")
-    process.add_argument("--roi-subset", nargs="+", metavar="NAME", help="only these structures")
-    process.add_argument("--device", choices=["gpu", "cpu"], default="cpu")
-    mesh_flags(process)
+    add_cli_flags(process, SEGMENT)
+    output_flags(process)
 
     mesh = sub.add_parser("mesh", help="mesh a label map you already have")
     mesh.add_argument("label_map", type=Path)
-    mesh.add_argument("--task", default="total", help="TotalSegmentator task whose class names apply")
     mesh.add_argument("--scan", type=Path, help="the scan the label map belongs to (for intensity stats)")
-    mesh_flags(mesh)
+    add_cli_flags(mesh, MESH)
+    output_flags(mesh)
 
     classify = sub.add_parser("classify", help="classify brain-MRI slices (JPEG/PNG/DICOM)")
     classify.add_argument("images", type=Path, nargs="+")
@@ -103,7 +90,9 @@ def _print_summary(summary: dict, as_json: bool) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .pipeline import ProcessOptions, classify_images, mesh_label_map, process_scan
+    from .options import cli_options
+    from .pipeline import classify_images
+    from .tasks import JobContext, run_task
 
     if args.command == "serve":
         from .server import serve
@@ -123,25 +112,19 @@ def _run(args: argparse.Namespace) -> int:
                 print(f"{answer['image']}: {answer['predicted_class']} ({answer['confidence']:.2f}) - {answer['recommendation']}")
             else:
                 print(f"{answer['image']}: error {answer['error']['code']}: {answer['error']['message']}")
-        return EXIT_OK if all(a["ok"] for a in answers) else EXIT_PARTIAL
+        if all(a["ok"] for a in answers):
+            return EXIT_OK
+        return EXIT_PARTIAL if any(a["ok"] for a in answers) else EXIT_INPUT  # nothing answered: the input
 
-    options = ProcessOptions(
-        engine=getattr(args, "engine", "auto"),
-        task=args.task,
-        fast=getattr(args, "fast", False),
-        fastest=getattr(args, "fastest", False),
-        roi_subset=tuple(args.roi_subset) if getattr(args, "roi_subset", None) else None,
-        device=getattr(args, "device", "cpu"),
-        reduction_percent=args.reduction_percent,
-        smoothing=not args.no_smoothing,
-        stl=args.stl,
-    )
+    # the same task table and options validation as the server's
+    if args.command == "process":
+        task, source, reference_scan = "totalseg", args.scan, None
+    else:
+        task, source, reference_scan = "mesh", args.label_map, args.scan
     bar = _Bar(enabled=not args.json and sys.stderr.isatty())
     try:
-        if args.command == "process":
-            summary = process_scan(args.scan, args.output, options, bar)
-        else:
-            summary = mesh_label_map(args.label_map, args.output, options, reference_scan=args.scan, progress=bar)
+        context = JobContext(progress=bar, reference_scan=reference_scan)
+        summary = run_task(task, source, args.output, cli_options(args), context)
     finally:
         bar.close()
     _print_summary(summary, args.json)

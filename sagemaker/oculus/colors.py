@@ -12,6 +12,13 @@ Names the table lacks get a colour by two documented rules, in order:
 2. Anything else: a stable colour from the SHA-256 of the name (hue from the first two bytes,
    fixed saturation 0.55 and value 0.85), system ``"other"``. Same name, same colour, always.
 
+Left/right pairs outside the table (the threshold engine's ``lung_left`` / ``lung_right``
+borrow the upper lobes' colours, which differ by only CIE76 Delta E 8) must be told apart in
+3D: when a ``..._right`` name outside the table would get a colour closer than
+``MIN_PAIR_DELTA_E`` to its ``..._left`` counterpart, it takes the left colour times
+``RIGHT_SHADE`` per channel, the darker-right-side convention most of the table's own pairs
+follow (kidney, adrenal gland, iliac artery: right = left x 0.74). Table rows are never changed.
+
 ``system_of`` groups structures for the web app's list. It is derived from the table's
 SNOMED codes: the segmented-property *category* (Tissue, Morphologically Altered Structure,
 Physical object) decides first; for anatomical structures the SNOMED *type meaning* is matched
@@ -100,8 +107,53 @@ def _table_row(name: str) -> dict[str, str] | None:
 SLICER_COLORS: dict[str, tuple[int, int, int]] = {"body": (177, 122, 101)}
 
 
+#: Below this CIE76 colour difference a left/right pair reads as one colour.
+MIN_PAIR_DELTA_E = 12.0
+#: The right side's shade of the left colour, as in most of the SNOMED table's own pairs.
+RIGHT_SHADE = 0.74
+
+
 def color_of(name: str) -> tuple[int, int, int]:
-    """sRGB 0-255 colour of a structure (Slicer skin, table, alias, then stable hash colour)."""
+    """sRGB 0-255 colour of a structure (Slicer skin, table, alias, then stable hash colour),
+    with a right side outside the table shaded apart from its left counterpart."""
+    rgb = _base_color(name)
+    left = _left_counterpart(name)
+    if left is None or name in snomed_table():
+        return rgb
+    left_rgb = _base_color(left)
+    if delta_e(rgb, left_rgb) >= MIN_PAIR_DELTA_E:
+        return rgb
+    r, g, b = (round(channel * RIGHT_SHADE) for channel in left_rgb)
+    return (r, g, b)
+
+
+def _left_counterpart(name: str) -> str | None:
+    """``lung_right`` -> ``lung_left`` (``rib_right_3`` -> ``rib_left_3``); None without a right token."""
+    tokens = name.split("_")
+    if "right" not in tokens:
+        return None
+    return "_".join("left" if token == "right" else token for token in tokens)
+
+
+def delta_e(a: tuple[int, int, int], b: tuple[int, int, int]) -> float:
+    """CIE76 difference of two sRGB colours (Euclidean distance in CIELAB, D65 white)."""
+    la, lb = _lab(a), _lab(b)
+    return sum((x - y) ** 2 for x, y in zip(la, lb, strict=True)) ** 0.5
+
+
+def _lab(rgb: tuple[int, int, int]) -> tuple[float, float, float]:
+    r, g, b = srgb_to_linear(rgb)
+    x = (0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.95047
+    y = 0.2126 * r + 0.7152 * g + 0.0722 * b
+    z = (0.0193 * r + 0.1192 * g + 0.9505 * b) / 1.08883
+
+    def f(t: float) -> float:
+        return t ** (1 / 3) if t > 0.008856 else 7.787 * t + 16 / 116
+
+    return (116 * f(y) - 16, 500 * (f(x) - f(y)), 200 * (f(y) - f(z)))
+
+
+def _base_color(name: str) -> tuple[int, int, int]:
     if name in SLICER_COLORS:
         return SLICER_COLORS[name]
     row = _table_row(name)

@@ -1,77 +1,21 @@
-"""The engine's use cases, shared by the command line and the inference server.
+"""The engine's use cases, shared by the command line and the inference server (through the
+job-task table in ``oculus.tasks``).
 
-Each function takes local paths; the server adds S3 around them.
+Each function takes local paths; the server adds S3 around them. None reports the final
+progress stages: uploading and ``done`` belong to whoever runs the job.
 """
 
 from __future__ import annotations
 
-import json
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import __version__
-from .errors import InputError
+from .options import ProcessOptions
 from .progress import Progress, no_progress, scaled
-from .segment.base import SegmentOptions
 
+# the progress stages of a volume job, in order (the server adds the last two)
 TOTALSEG_STAGES = ("loading", "segmenting", "meshing", "exporting", "packaging", "done")
-
-
-@dataclass(frozen=True)
-class ProcessOptions:
-    """Everything a `totalseg` job may ask for (the request manifest's ``options``)."""
-
-    engine: str = "auto"  # auto | totalsegmentator | threshold
-    task: str = "total"
-    fast: bool = False
-    fastest: bool = False
-    roi_subset: tuple[str, ...] | None = None
-    device: str = "gpu"
-    reduction_percent: int = 90
-    smoothing: bool = True
-    stl: bool = False
-    extra: dict = field(default_factory=dict)
-
-    @classmethod
-    def from_manifest(cls, options: dict | None) -> ProcessOptions:
-        options = dict(options or {})
-        reduction = options.get("reduction_percent", 90)
-        if not isinstance(reduction, int) or isinstance(reduction, bool) or not 0 <= reduction <= 99:
-            raise InputError("reduction_percent must be an integer from 0 to 99", code="invalid_options")
-        device = options.get("device", "gpu")
-        if device not in ("gpu", "cpu"):
-            raise InputError("device must be 'gpu' or 'cpu'", code="invalid_options")
-        engine = options.get("engine", "auto")
-        if engine not in ("auto", "totalsegmentator", "threshold"):
-            raise InputError(
-                "engine must be 'auto', 'totalsegmentator' or 'threshold'", code="invalid_options"
-            )
-        roi = options.get("roi_subset")
-        if roi is not None and (
-            not isinstance(roi, list) or not all(isinstance(n, str) and n for n in roi)
-        ):
-            raise InputError("roi_subset must be a list of structure names", code="invalid_options")
-        return cls(
-            engine=engine,
-            task=str(options.get("task", "total")),
-            fast=bool(options.get("fast", False)),
-            fastest=bool(options.get("fastest", False)),
-            roi_subset=tuple(roi) if roi else None,
-            device=device,
-            reduction_percent=reduction,
-            smoothing=bool(options.get("smoothing", True)),
-            stl=bool(options.get("stl", False)),
-        )
-
-    def segment_options(self) -> SegmentOptions:
-        return SegmentOptions(
-            task=self.task,
-            fast=self.fast,
-            fastest=self.fastest,
-            roi_subset=self.roi_subset,
-            device=self.device,
-        )
 
 
 def process_scan(
@@ -88,6 +32,8 @@ def process_scan(
     server, so nothing is written outside it.
     """
     from .io import load_volume
+    from .io.labels import looks_like_label_map
+    from .segment.labels import LabelsEngine
     from .segment.select import select_engine
 
     timings: dict[str, float] = {}
@@ -96,7 +42,10 @@ def process_scan(
     volume = load_volume(scan, work_dir=work_dir)
     timings["load"] = time.perf_counter() - started
 
-    engine, _why = select_engine(options.engine, options.segment_options())
+    if looks_like_label_map(volume.data):  # an uploaded segmentation: mesh it, no model
+        engine = LabelsEngine.from_detected(volume, task=options.totalseg_task)
+    else:
+        engine, _why = select_engine(options.engine, options.segment_options())
     progress("segmenting", 5)
     t0 = time.perf_counter()
     segmentation = engine.segment(volume, options.segment_options(), scaled(progress, 5, 60))
@@ -118,7 +67,7 @@ def mesh_label_map(
     timings: dict[str, float] = {}
     started = time.perf_counter()
     progress("loading", 0)
-    engine = LabelsEngine.from_file(label_map, task=options.task)
+    engine = LabelsEngine.from_file(label_map, task=options.totalseg_task)
     volume = engine.reference_volume(reference_scan)
     timings["load"] = time.perf_counter() - started
     t0 = time.perf_counter()
@@ -127,10 +76,9 @@ def mesh_label_map(
     return _finish(volume, segmentation, out_dir, options, progress, timings, started)
 
 
-def _finish(volume, segmentation, out_dir, options, progress, timings, started) -> dict:
+def _finish(volume, segmentation, out_dir, options: ProcessOptions, progress, timings, started) -> dict:
     from .outputs import write_outputs
 
-    out_dir.mkdir(parents=True, exist_ok=True)
     summary = write_outputs(
         volume,
         segmentation,
@@ -141,17 +89,7 @@ def _finish(volume, segmentation, out_dir, options, progress, timings, started) 
         progress=scaled(progress, 60, 100),
     )
     timings.update(summary.pop("timings", {}))
-    if volume.source_format != "label-map":
-        # The web app's slice viewer shows the labels over the scan; a DICOM upload is not
-        # something a browser can read, so the scan goes back as NIfTI on the label map's grid.
-        t0 = time.perf_counter()
-        import nibabel as nib
-
-        nib.save(volume.to_nifti(), out_dir / "scan.nii.gz")
-        summary["files"].append(_file_entry(out_dir / "scan.nii.gz"))
-        timings["scan_nifti"] = time.perf_counter() - t0
     timings["total"] = time.perf_counter() - started
-    progress("done", 100)
     return {
         "ok": True,
         "task": "totalseg",
@@ -160,12 +98,6 @@ def _finish(volume, segmentation, out_dir, options, progress, timings, started) 
         **summary,
         "timings": {k: round(v, 3) for k, v in timings.items()},
     }
-
-
-def _file_entry(path: Path) -> dict:
-    from .storage import content_type_for
-
-    return {"name": path.name, "size": path.stat().st_size, "contentType": content_type_for(path.name)}
 
 
 def classify_images(paths: list[Path], classifier=None) -> list[dict]:
@@ -190,19 +122,18 @@ def classify_images(paths: list[Path], classifier=None) -> list[dict]:
 
 
 def classify_job(image: Path, out_dir: Path, classifier=None) -> dict:
-    """A `classify` job: one image in, prediction.json and image.png out.
+    """A `classify` job: one image in, the image results of ``oculus.results`` out.
 
     The image is loaded once; a load failure raises its own typed InputError.
     """
-    from PIL import Image
-
     from .classify import load_classifier
     from .io import load_image
+    from .results import ImageInputs, write_image_results
 
     pixels = load_image(image)
     [answer] = (classifier or load_classifier()).predict([pixels])
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "prediction.json").write_text(json.dumps(answer, indent=2))
-    # The image as the model saw it (DICOM windowed to 8 bits), so every client can show it.
-    Image.fromarray(pixels).save(out_dir / "image.png")
-    return {"ok": True, "task": "classify", "result": answer, "engine": {"name": "classifier", **answer.get("model", {})}}
+    files = write_image_results(ImageInputs(pixels, answer), out_dir)
+    return {
+        "ok": True, "task": "classify", "result": answer, "files": files,
+        "engine": {"name": "classifier", **answer.get("model", {})},
+    }

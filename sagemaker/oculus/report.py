@@ -4,7 +4,9 @@ Schema (version ``REPORT_SCHEMA_VERSION``) is documented in docs/outputs.md. The
 takes per-structure statistics from the sums the meshing workers measure on each structure's
 bounding-box crop (``mesh_statistics``, in parallel, no extra pass over the volume);
 ``label_statistics`` computes the same numbers in one vectorised pass (``np.bincount``) for
-callers without meshes, and the tests check that both agree.
+callers without meshes, and the tests check that both agree. The intensity distribution
+(min, max, percentiles) needs the voxel values themselves, not sums: both take it from each
+structure's bounding-box crop (``intensity_distribution``), never from a full-volume mask.
 """
 
 from __future__ import annotations
@@ -21,8 +23,42 @@ from .volume import COORDINATE_SYSTEM, COORDINATE_SYSTEM_NOTE, Volume
 REPORT_SCHEMA_VERSION = "1.0"
 
 
+#: Percentiles reported per structure (numpy's default linear interpolation between voxels).
+PERCENTILES = (5, 50, 95)
+_NO_DISTRIBUTION = {"minIntensity": None, "maxIntensity": None, "medianIntensity": None,
+                    "p5Intensity": None, "p95Intensity": None}
+
+
+def intensity_distribution(labels: np.ndarray, intensity: np.ndarray | None, label: int,
+                           box: tuple[slice, ...]) -> dict:
+    """Min, max, median, 5th and 95th percentile of one label's voxel values, from its crop."""
+    if intensity is None:
+        return dict(_NO_DISTRIBUTION)
+    if labels.flags.f_contiguous and not labels.flags.c_contiguous:
+        # nibabel's Fortran order: crop the transposed views (memory read in order, same values)
+        labels, intensity, box = labels.T, intensity.T, box[::-1]
+    values = intensity[box][labels[box] == label]
+    # one partition for all five order statistics
+    low, p5, median, p95, high = np.percentile(values.astype(np.float64), (0, *PERCENTILES, 100))
+    return {"minIntensity": round(float(low), 3), "maxIntensity": round(float(high), 3),
+            "medianIntensity": round(float(median), 3),
+            "p5Intensity": round(float(p5), 3), "p95Intensity": round(float(p95), 3)}
+
+
+def touches_border(box: tuple[slice, ...], shape: tuple[int, ...]) -> bool:
+    """The structure reaches the scan's edge: it may go on outside, its volume a lower bound."""
+    return any(s.start == 0 or s.stop == n for s, n in zip(box, shape, strict=True))
+
+
+def surface_area_mm2(vertices: np.ndarray, faces: np.ndarray) -> float:
+    """Sum of the triangles' areas (world mm, so mm²)."""
+    corners = np.asarray(vertices, dtype=np.float64)[np.asarray(faces)]
+    return float(0.5 * np.linalg.norm(np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]), axis=1).sum())
+
+
 def label_statistics(labels: np.ndarray, intensity: np.ndarray | None, affine: np.ndarray) -> dict[int, dict]:
-    """Per label present: voxel count, volume, mean/std intensity, world bbox and centroid."""
+    """Per label present: voxel count, volume, intensity statistics, world bbox, centroid and
+    whether it touches the scan's border."""
     flat = labels.reshape(-1)
     where = np.flatnonzero(flat)
     ids = flat[where].astype(np.intp)
@@ -58,15 +94,19 @@ def label_statistics(labels: np.ndarray, intensity: np.ndarray | None, affine: n
             "volumeMl": round(float(counts[label]) * voxel_ml, 4),
             "meanIntensity": None if mean is None else round(float(mean[label]), 3),
             "stdIntensity": None if std is None else round(float(std[label]), 3),
+            **intensity_distribution(labels, intensity, label, box),
             "bboxMinMm": [round(float(v), 3) for v in low],
             "bboxMaxMm": [round(float(v), 3) for v in high],
             "centroidMm": [round(float(v), 3) for v in centres[label]],
+            "touchesBorder": touches_border(box, labels.shape),
         }
     return stats
 
 
-def mesh_statistics(meshes: list[StructureMesh], affine: np.ndarray) -> dict[int, dict]:
-    """The ``label_statistics`` entries, from the sums measured while meshing."""
+def mesh_statistics(meshes: list[StructureMesh], affine: np.ndarray, labels: np.ndarray,
+                    intensity: np.ndarray | None = None) -> dict[int, dict]:
+    """The ``label_statistics`` entries, from the sums measured while meshing and the boxes
+    the mesher cropped (``labels``/``intensity``: the grids it meshed, for the distribution)."""
     voxel_ml = abs(float(np.linalg.det(affine[:3, :3]))) / 1000.0
     stats: dict[int, dict] = {}
     for mesh in meshes:
@@ -76,17 +116,23 @@ def mesh_statistics(meshes: list[StructureMesh], affine: np.ndarray) -> dict[int
         if "intensitySum" in v:
             mean = v["intensitySum"] / count
             std = float(np.sqrt(max(v["intensitySumSquares"] / count - mean * mean, 0.0)))
-        low, high = _world_box(tuple(slice(a, b) for a, b in v["box"]), affine)
+        box = tuple(slice(a, b) for a, b in v["box"])
+        low, high = _world_box(box, affine)
         centre = affine[:3, :3] @ np.asarray(v["centroidIndex"]) + affine[:3, 3]
         stats[mesh.label] = {
             "voxelCount": int(count),
             "volumeMl": round(count * voxel_ml, 4),
             "meanIntensity": None if mean is None else round(float(mean), 3),
             "stdIntensity": None if std is None else round(float(std), 3),
+            **intensity_distribution(labels, intensity, mesh.label, box),
             "bboxMinMm": [round(float(x), 3) for x in low],
             "bboxMaxMm": [round(float(x), 3) for x in high],
             "centroidMm": [round(float(x), 3) for x in centre],
+            "touchesBorder": touches_border(box, labels.shape),
         }
+        if "maxDeviationMm" in v:  # measured while meshing (mesh.fidelity.boundary_deviation)
+            stats[mesh.label]["maxDeviationMm"] = round(float(v["maxDeviationMm"]), 3)
+            stats[mesh.label]["maxDeviationVoxels"] = round(float(v["maxDeviationVoxels"]), 3)
     return stats
 
 
@@ -119,6 +165,7 @@ def build_report(
             "name": mesh.name,
             "system": system_of(mesh.name),
             **stats[mesh.label],
+            "surfaceAreaMm2": round(surface_area_mm2(mesh.vertices, mesh.faces), 2),
             "triangles": mesh.triangle_count,
             "vertices": int(len(mesh.vertices)),
             "color": {"hex": hex_color(mesh.color), "rgb": list(mesh.color)},

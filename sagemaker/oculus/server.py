@@ -4,7 +4,10 @@
 manifest ``{jobId, task, input, output, options}``, reads the input from S3, writes results and
 ``progress.json`` under the output prefix and answers the JSON summary. A failed job answers a
 4xx/5xx with ``{ok: false, error: {code, message}}`` so SageMaker async routes it to the error
-topic; no input, however bad, takes the server down.
+topic; no input, however bad, takes the server down: the manifest may name only the job's own
+upload and results prefix (``storage.check_job_locations``), and each job runs in a child
+process with a deadline and a memory limit (``job_process``), so a job that runs too long or
+too big fails with a code (``timeout``, ``out_of_memory``) and the job lock is free again.
 """
 
 from __future__ import annotations
@@ -23,12 +26,21 @@ from fastapi.responses import JSONResponse
 
 from . import __version__
 from .errors import InputError, OculusError
-from .storage import ProgressPublisher, S3Location, download, put_json, upload_dir
+from .job_process import run_job_process
+from .readiness import Readiness
+from .storage import (
+    ProgressPublisher,
+    S3Location,
+    check_job_locations,
+    download,
+    put_json,
+    upload_files,
+)
+from .tasks import TASKS
 
 log = logging.getLogger("oculus.server")
 
 JOB_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-TASKS = ("totalseg", "classify", "mesh")
 
 # SageMaker async runs one invocation per instance (MaxConcurrentInvocationsPerInstance=1);
 # the lock keeps a laptop honest too: GPU memory and TotalSegmentator are not re-entrant.
@@ -81,7 +93,11 @@ def _parse_manifest(body: object) -> tuple[str, str, S3Location, S3Location, dic
     options = body.get("options") or {}
     if not isinstance(options, dict):
         raise InputError("options must be a JSON object", code="invalid_manifest")
-    return job_id, task, S3Location.parse(body["input"]), S3Location.parse(body["output"]), options
+    if not isinstance(body.get("inputETag", ""), str):
+        raise InputError("inputETag must be a string", code="invalid_manifest")
+    source, output = S3Location.parse(body["input"]), S3Location.parse(body["output"])
+    check_job_locations(job_id, source, output)
+    return job_id, task, source, output, options
 
 
 def run_job(manifest: object) -> tuple[int, dict]:
@@ -98,11 +114,13 @@ def run_job(manifest: object) -> tuple[int, dict]:
         with _job_lock:
             progress("loading", 0)
             (workdir / "input").mkdir()
-            scan = download(source, workdir / "input")
+            scan = download(source, workdir / "input", if_match=manifest.get("inputETag"))  # type: ignore[union-attr]
             out_dir = workdir / "out"
-            summary = _run_task(task, scan, out_dir, workdir, options, progress)
+            # a child the server can stop: past its deadline or memory it fails, the lock is freed
+            summary = run_job_process(task, scan, out_dir, options, work_dir=workdir, progress=progress)
+            # the final stages are the server's: the engine stops at its last written file
             progress("packaging", 99)
-            summary["files"] = upload_dir(out_dir, output)
+            summary["files"] = upload_files(out_dir, summary["files"], output)
             summary["jobId"] = job_id
             progress("done", 100)
         return 200, summary
@@ -131,28 +149,16 @@ def run_job(manifest: object) -> tuple[int, dict]:
     return status, body
 
 
-def _run_task(task: str, scan: Path, out_dir: Path, workdir: Path, options: dict, progress) -> dict:
-    from .pipeline import ProcessOptions, classify_job, mesh_label_map, process_scan
-
-    if task == "classify":
-        progress("classifying", 10)
-        return classify_job(scan, out_dir, _get_classifier())
-    process_options = ProcessOptions.from_manifest(options)
-    if task == "mesh":
-        return mesh_label_map(scan, out_dir, process_options, progress=progress)
-    return process_scan(scan, out_dir, process_options, progress, work_dir=workdir)
-
-
 def create_app() -> FastAPI:
-    app = FastAPI(title="IRIS Oculus inference server", version=__version__)
+    # /ping answers from a ready flag at once; the models load in the background (readiness.py).
+    readiness = Readiness(load=engine_status)
+    app = FastAPI(title="IRIS Oculus inference server", version=__version__, lifespan=readiness.lifespan)
+    app.state.readiness = readiness
 
     @app.get("/ping")
-    def ping() -> JSONResponse:
-        try:
-            status = engine_status()
-        except Exception as exc:  # noqa: BLE001
-            return JSONResponse({"ok": False, "error": {"code": "not_ready", "message": str(exc)}}, 503)
-        return JSONResponse({"ok": True, **status})
+    async def ping() -> JSONResponse:  # on the event loop: no worker-thread hop while the models load
+        status, body = readiness.ping()
+        return JSONResponse(body, status)
 
     @app.post("/invocations")
     async def invocations(request: Request) -> JSONResponse:

@@ -7,7 +7,8 @@ which is how the local stack points it at moto.
 from __future__ import annotations
 
 import json
-import mimetypes
+import os
+import shutil
 import threading
 import time
 from dataclasses import dataclass
@@ -17,21 +18,7 @@ from urllib.parse import urlparse
 
 from .errors import InputError
 
-CONTENT_TYPES = {
-    ".glb": "model/gltf-binary",
-    ".obj": "model/obj",
-    ".mtl": "model/mtl",
-    ".stl": "model/stl",
-    ".json": "application/json",
-    ".png": "image/png",
-    ".zip": "application/zip",
-    ".gz": "application/gzip",
-}
-
-
-def content_type_for(name: str) -> str:
-    suffix = Path(name).suffix.lower()
-    return CONTENT_TYPES.get(suffix) or mimetypes.guess_type(name)[0] or "application/octet-stream"
+COPY_CHUNK_BYTES = 8 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -54,6 +41,28 @@ class S3Location:
         return f"s3://{self.bucket}/{self.key}"
 
 
+def check_job_locations(job_id: str, source: S3Location, output: S3Location) -> None:
+    """The engine reads and writes only what the job owns: ``uploads/{owner}/{jobId}/…`` in,
+    ``results/{owner}/{jobId}/`` out (the same owner), in the data bucket ``OCULUS_BUCKET``
+    (the container's setting; without it the bucket is not checked, the prefixes still are)."""
+    bucket = os.environ.get("OCULUS_BUCKET")
+    if bucket and {source.bucket, output.bucket} != {bucket}:
+        raise _not_owned("input and output must be in the data bucket")
+    src = source.key.split("/")
+    out = output.key.rstrip("/").split("/")
+    if (len(src) < 4 or src[0] != "uploads" or src[2] != job_id or not src[-1]
+            or any(part in ("", ".", "..") for part in src[1:])):
+        raise _not_owned("input must be the job's own upload (uploads/{owner}/{jobId}/…)")
+    if len(out) != 3 or out[0] != "results" or out[1] != src[1] or out[2] != job_id:
+        raise _not_owned("output must be the job's own results prefix (results/{owner}/{jobId}/)")
+
+
+def _not_owned(message: str) -> InputError:
+    error = InputError(message, code="location_not_allowed")
+    error.http_status = 403
+    return error
+
+
 _client_lock = threading.Lock()
 _client = None
 
@@ -69,34 +78,44 @@ def s3_client():
         return _client
 
 
-def download(location: S3Location, dest_dir: Path) -> Path:
-    """Download an S3 object into dest_dir, keeping only its base name."""
+def download(location: S3Location, dest_dir: Path, if_match: str | None = None) -> Path:
+    """Download an S3 object into dest_dir, keeping only its base name. With ``if_match`` (the
+    ETag the API checked at upload completion) an object changed since is refused."""
     from botocore.exceptions import ClientError
 
     name = Path(location.key).name or "input"
     target = dest_dir / name
-    try:
-        s3_client().download_file(location.bucket, location.key, str(target))
+    condition = {"IfMatch": if_match} if if_match else {}
+    try:  # one GET (the transfer manager's ranged GETs take no If-Match)
+        answer = s3_client().get_object(Bucket=location.bucket, Key=location.key, **condition)
+        with target.open("wb") as out:
+            shutil.copyfileobj(answer["Body"], out, COPY_CHUNK_BYTES)
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "")
         if code in ("404", "NoSuchKey", "NotFound"):
             raise InputError(
                 "the uploaded file was not found in storage; upload it again", code="input_missing"
             ) from exc
+        if code in ("412", "PreconditionFailed"):
+            raise InputError(
+                "the uploaded file was replaced after its upload was checked; upload it again",
+                code="upload_changed",
+            ) from exc
         raise
     return target
 
 
-def upload_dir(local_dir: Path, prefix: S3Location) -> list[dict]:
-    """Upload every file under local_dir below prefix; returns the file list of the contract."""
-    files = []
-    for path in sorted(p for p in local_dir.rglob("*") if p.is_file()):
-        rel = path.relative_to(local_dir).as_posix()
-        target = prefix.child(rel)
-        ctype = content_type_for(rel)
-        s3_client().upload_file(str(path), target.bucket, target.key, ExtraArgs={"ContentType": ctype})
-        files.append({"name": rel, "key": target.key, "size": path.stat().st_size, "contentType": ctype})
-    return files
+def upload_files(local_dir: Path, files: list[dict], prefix: S3Location) -> list[dict]:
+    """Upload the job's files (its summary's ``files``, content types from ``oculus.results``)
+    below prefix; returns the same list with each object's ``key``."""
+    uploaded = []
+    for entry in files:
+        target = prefix.child(entry["name"])
+        s3_client().upload_file(str(local_dir / entry["name"]), target.bucket, target.key,
+                                ExtraArgs={"ContentType": entry["contentType"]})
+        uploaded.append({"name": entry["name"], "key": target.key, "size": entry["size"],
+                         "contentType": entry["contentType"]})
+    return uploaded
 
 
 def put_json(location: S3Location, payload: dict) -> None:

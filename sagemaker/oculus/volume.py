@@ -15,6 +15,44 @@ COORDINATE_SYSTEM_NOTE = (
 
 
 @dataclass
+class DicomSource:
+    """The DICOM slices a Volume was built from, kept so results can reference them.
+
+    ``datasets`` are the source headers without pixel data: one per slice in stack order for a
+    series, or the one multi-frame file. The stack is the slices sorted along the slice normal,
+    each ``rows x columns`` as stored; ``orientation_transform`` (a nibabel orientation
+    transform) turns the stack's ``[column, row, slice]`` array into the Volume's array.
+    ``problems`` says why objects that must lie exactly on the source slices (DICOM SEG,
+    RTSTRUCT) cannot be made from this source; empty when they can.
+    """
+
+    datasets: list  # pydicom Datasets
+    positions: np.ndarray  # (slices, 3) ImagePositionPatient of each stack slice, LPS mm
+    orientation: np.ndarray  # (6,) ImageOrientationPatient: row cosine, column cosine
+    pixel_spacing: tuple[float, float]  # (between rows, between columns) mm
+    rows: int
+    columns: int
+    orientation_transform: np.ndarray
+    #: multi-frame source: the 1-based frame number of each stack slice; None for a series
+    frame_numbers: list[int] | None = None
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def slice_count(self) -> int:
+        return int(len(self.positions))
+
+    def to_stack(self, array: np.ndarray) -> np.ndarray:
+        """A Volume-shaped array as source slices: ``[slice, row, column]`` in stack order."""
+        from nibabel import orientations as ornt
+
+        inverse = np.empty_like(self.orientation_transform)
+        for axis, (target, flip) in enumerate(self.orientation_transform):
+            inverse[int(target)] = (axis, flip)
+        stack = ornt.apply_orientation(array, inverse)  # [column, row, slice]
+        return np.ascontiguousarray(np.transpose(stack, (2, 1, 0)))
+
+
+@dataclass
 class Volume:
     """A 3D scan on a voxel grid with its full voxel-to-world affine.
 
@@ -27,6 +65,8 @@ class Volume:
     source_format: str  # "nifti" | "dicom-series" | "dicom-multiframe"
     modality: str | None = None  # "CT" | "MR" | None when unknown
     warnings: list[str] = field(default_factory=list)
+    #: For DICOM input: the source slices' headers and where each voxel came from (None otherwise).
+    dicom_source: DicomSource | None = None
 
     @property
     def shape(self) -> tuple[int, int, int]:

@@ -64,21 +64,21 @@ class RunningStack:
         return answer["AuthenticationResult"]["IdToken"]
 
 
-@pytest.fixture(scope="session")
-def local_stack(tmp_path_factory) -> RunningStack:
+def start_stack(state_dir: Path, email: str, password: str, *extra_args: str) -> RunningStack:
+    """``oculus-local up`` on free ports with its own state folder, once it says READY."""
     moto, api, inference, web, sagemaker = _free_ports(5)
     env = {
         **os.environ,
         "OCULUS_MOTO_PORT": str(moto), "OCULUS_API_PORT": str(api), "OCULUS_INFERENCE_PORT": str(inference),
         "OCULUS_WEB_PORT": str(web), "OCULUS_SAGEMAKER_PORT": str(sagemaker),
-        "OCULUS_DEMO_EMAIL": DEMO_EMAIL, "OCULUS_DEMO_PASSWORD": DEMO_PASSWORD,
+        "OCULUS_DEMO_EMAIL": email, "OCULUS_DEMO_PASSWORD": password,
         "PYTHONUNBUFFERED": "1",
         # outputs.json and logs of this stack stay out of a developer's running one
-        "OCULUS_LOCAL_STATE_DIR": str(tmp_path_factory.mktemp("oculus-local-state")),
+        "OCULUS_LOCAL_STATE_DIR": str(state_dir),
     }
     process = subprocess.Popen(
-        [sys.executable, str(REPO_ROOT / "scripts" / "oculus-local"), "up"], cwd=REPO_ROOT, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [sys.executable, str(REPO_ROOT / "scripts" / "oculus-local"), "up", *extra_args], cwd=REPO_ROOT,
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     log: deque[str] = deque(maxlen=400)
     ready = threading.Event()
@@ -97,10 +97,16 @@ def local_stack(tmp_path_factory) -> RunningStack:
         _stop(process)
         pytest.fail("the local stack did not become ready:\n" + "\n".join(log))
     outputs = requests.get(f"http://127.0.0.1:{web}/config.json", timeout=10).json()
-    yield RunningStack(process, outputs, log, env)
-    state = json.loads((Path(env["OCULUS_LOCAL_STATE_DIR"]) / "state.json").read_text())
-    _stop(process)
-    assert process.returncode == 0, "\n".join(log)
+    return RunningStack(process, outputs, log, env)
+
+
+@pytest.fixture(scope="session")
+def local_stack(tmp_path_factory) -> RunningStack:
+    stack = start_stack(tmp_path_factory.mktemp("oculus-local-state"), DEMO_EMAIL, DEMO_PASSWORD)
+    yield stack
+    state = json.loads((Path(stack.env["OCULUS_LOCAL_STATE_DIR"]) / "state.json").read_text())
+    _stop(stack.process)
+    assert stack.process.returncode == 0, "\n".join(stack.log)
     assert not _alive(state["inferencePid"]), "the inference server outlived the stack"
 
 

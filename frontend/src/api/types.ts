@@ -1,12 +1,23 @@
 // Wire types of the Oculus HTTP API (DESIGN.md "HTTP API"). Keep every field name here.
+// Checked against docs/openapi.yaml (generated from the backend's declared responses) by
+// tests/unit/backend/test_api_types.py: a field the API sends that is missing here fails it.
+// Every answer also carries `ok` (true, or false with `error`), which the client does not read.
 
 export type JobStatus = 'uploading' | 'uploaded' | 'queued' | 'processing' | 'completed' | 'failed' | 'deleted';
 export type JobKind = 'volume' | 'image';
 export type JobTask = 'totalseg' | 'classify';
 
+export interface ApiFieldError {
+  field: string;
+  message: string;
+  type: string | null;
+}
+
 export interface ApiErrorBody {
   code: string;
   message: string;
+  /** With a 422: each offending field of the request. */
+  fields?: ApiFieldError[];
 }
 
 export interface JobFile {
@@ -45,6 +56,12 @@ export interface ClassifyResult {
   engine?: EngineInfo;
 }
 
+export interface JobInput {
+  filename?: string;
+  size?: number;
+  format?: string | null;
+}
+
 export interface Job {
   jobId: string;
   status: JobStatus;
@@ -52,7 +69,7 @@ export interface Job {
   task?: JobTask | null;
   stage?: string | null;
   progress?: number | null;
-  input?: { filename?: string; size?: number; format?: string | null; key?: string };
+  input?: JobInput;
   options?: Record<string, unknown>;
   result?: (TotalsegResult & Partial<ClassifyResult>) | null;
   engine?: EngineInfo | null;
@@ -70,7 +87,22 @@ export interface JobList {
 export interface SinglePutUpload {
   method: 'PUT';
   url: string;
+  expiresIn?: number;
   headers?: Record<string, string>;
+}
+
+/** A multipart upload as the API offers it (upload.ts normalizes it to MultipartUpload). */
+export interface MultipartUploadOffer {
+  method: 'multipart';
+  expiresIn: number;
+  uploadId: string;
+  partSize: number;
+  parts: { partNumber: number; url: string }[];
+}
+
+/** A small file sent inline (base64) is stored at once: nothing left to upload. */
+export interface InlineUpload {
+  method: 'inline';
 }
 
 export interface MultipartUpload {
@@ -87,12 +119,57 @@ export interface CreateUploadResponse {
   upload: SinglePutUpload | MultipartUpload;
 }
 
+export interface JobAnswer {
+  job: Job;
+}
+
+export interface ProcessAccepted {
+  jobId: string;
+  status: 'queued';
+  task: JobTask;
+}
+
+export interface FileUrl {
+  url: string;
+  expiresIn: number;
+}
+
+export interface JobDeleted {
+  jobId: string;
+  deleted: true;
+}
+
 export interface TotalsegOptions {
   device: 'gpu' | 'cpu';
   fast: boolean;
-  reduction_percent: number;
+  /** The API also takes null (the engine's tolerance-based decimation); this app always sends 0..99. */
+  /** null: the engine's default (decimate within a geometric tolerance) */
+  reduction_percent: number | null;
   roi_subset?: string[] | null;
   stl: boolean;
+  smoothing?: boolean;
+  engine?: 'auto' | 'totalsegmentator' | 'threshold';
+}
+
+export interface DependencyCheck {
+  ok: boolean;
+  error?: string;
+  status?: string;
+  instances?: number;
+  scaledToZero?: boolean;
+  healthy?: boolean;
+}
+
+/** GET /healthz: 200 when every check passed, 503 with the same body when one failed. */
+export interface Health {
+  ok: boolean;
+  version: string;
+  checks: { table: DependencyCheck; bucket: DependencyCheck; endpoint: DependencyCheck };
+}
+
+/** GET /model-info: the served classifier cards. */
+export interface ModelInfoResponse {
+  models: ModelInfo[];
 }
 
 export interface ModelInfo {
@@ -114,6 +191,14 @@ export interface ReportStructure {
   volumeMl?: number;
   meanIntensity?: number | null;
   stdIntensity?: number | null;
+  minIntensity?: number | null;
+  maxIntensity?: number | null;
+  medianIntensity?: number | null;
+  p5Intensity?: number | null;
+  p95Intensity?: number | null;
+  /** The structure reaches the scan's edge: its volume is a lower bound. */
+  touchesBorder?: boolean;
+  surfaceAreaMm2?: number;
   /** sRGB: {hex: '#rrggbb', rgb: [0-255 x3]} (a bare hex string or array is accepted too). */
   color?: { hex?: string; rgb?: number[] } | number[] | string;
   centroidMm?: number[];

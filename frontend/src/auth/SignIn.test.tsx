@@ -25,4 +25,16 @@ describe('SignIn', () => {
     await waitFor(() => expect(screen.getByRole('alert')).toHaveTextContent('Incorrect username or password.'));
     expect(useSession.getState().tokens).toBeNull();
   });
+
+  it('says the session expired instead of a silent return to sign-in', () => {
+    useSession.getState().expire();
+    renderWithServices(<SignIn />, () => json({}), () => json({}));
+    expect(screen.getByRole('status')).toHaveTextContent('Your session expired — please sign in again.');
+  });
+
+  it('says nothing about expiry after a deliberate sign-out', () => {
+    useSession.getState().setTokens(null);
+    renderWithServices(<SignIn />, () => json({}), () => json({}));
+    expect(screen.queryByText(/session expired/)).toBeNull();
+  });
 });

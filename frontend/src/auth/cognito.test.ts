@@ -5,9 +5,9 @@ import { fakeFetch, fakeJwt, json } from '../test/helpers';
 const idToken = fakeJwt({ sub: 'u1', email: 'doc@example.org', exp: 2_000_000_000 });
 
 describe('CognitoClient', () => {
-  it('signs in with USER_PASSWORD_AUTH against the configured endpoint', async () => {
+  it('signs in with USER_PASSWORD_AUTH where config asks for it', async () => {
     const f = fakeFetch(() => json({ AuthenticationResult: { IdToken: idToken, AccessToken: 'acc', RefreshToken: 'ref', ExpiresIn: 3600 } }));
-    const c = new CognitoClient({ endpoint: 'http://127.0.0.1:5000/', clientId: 'client-1', fetchImpl: f.fetch });
+    const c = new CognitoClient({ endpoint: 'http://127.0.0.1:5000/', clientId: 'client-1', passwordFlow: 'USER_PASSWORD_AUTH', fetchImpl: f.fetch });
     const t = await c.signIn('doc@example.org', 'pw');
     expect(t).toEqual({ idToken, accessToken: 'acc', refreshToken: 'ref', expiresAt: 2_000_000_000_000 });
     const { url, init } = f.calls[0];
@@ -19,7 +19,7 @@ describe('CognitoClient', () => {
 
   it('refreshes with REFRESH_TOKEN_AUTH and keeps the refresh token', async () => {
     const f = fakeFetch(() => json({ AuthenticationResult: { IdToken: idToken, AccessToken: 'acc2' } }));
-    const c = new CognitoClient({ endpoint: 'http://idp/', clientId: 'c', fetchImpl: f.fetch });
+    const c = new CognitoClient({ endpoint: 'http://idp/', clientId: 'c', passwordFlow: 'USER_PASSWORD_AUTH', fetchImpl: f.fetch });
     const t = await c.refresh('ref-1');
     expect(t.refreshToken).toBe('ref-1');
     expect(t.accessToken).toBe('acc2');
@@ -28,7 +28,7 @@ describe('CognitoClient', () => {
 
   it('maps a wrong password to a readable typed error', async () => {
     const f = fakeFetch(() => json({ __type: 'NotAuthorizedException', message: 'Incorrect username or password.' }, 400));
-    const c = new CognitoClient({ endpoint: 'http://idp/', clientId: 'c', fetchImpl: f.fetch });
+    const c = new CognitoClient({ endpoint: 'http://idp/', clientId: 'c', passwordFlow: 'USER_PASSWORD_AUTH', fetchImpl: f.fetch });
     const err = await c.signIn('a', 'b').catch((e) => e);
     expect(err).toBeInstanceOf(AuthError);
     expect(err.code).toBe('NotAuthorizedException');
@@ -40,11 +40,11 @@ describe('CognitoClient', () => {
     const f = fakeFetch(() =>
       ++n === 1 ? json({ ChallengeName: 'NEW_PASSWORD_REQUIRED', Session: 'sess' }) : json({ AuthenticationResult: { IdToken: idToken, AccessToken: 'a', RefreshToken: 'r' } }),
     );
-    const c = new CognitoClient({ endpoint: 'http://idp/', clientId: 'c', fetchImpl: f.fetch });
+    const c = new CognitoClient({ endpoint: 'http://idp/', clientId: 'c', passwordFlow: 'USER_PASSWORD_AUTH', fetchImpl: f.fetch });
     const ch = await c.signIn('new@user', 'temp');
     expect(ch).toEqual({ challenge: 'NEW_PASSWORD_REQUIRED', session: 'sess', username: 'new@user' });
     const t = await c.completeNewPassword(ch as never, 'Str0ng!pass');
-    expect(t.refreshToken).toBe('r');
+    expect(t).toMatchObject({ refreshToken: 'r' });
     expect(JSON.parse(f.calls[1].init.body as string)).toMatchObject({ ChallengeName: 'NEW_PASSWORD_REQUIRED', Session: 'sess', ChallengeResponses: { USERNAME: 'new@user', NEW_PASSWORD: 'Str0ng!pass' } });
   });
 

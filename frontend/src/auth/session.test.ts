@@ -38,5 +38,21 @@ describe('token provider', () => {
     expect(await get(true)).toBeNull();
     expect(useSession.getState().tokens).toBeNull();
     expect(sessionStorage.getItem('oculus.session')).toBeNull();
+    expect(useSession.getState().ended).toBe('expired');
+  });
+
+  it('ends the session as expired when a refused token cannot be renewed', async () => {
+    useSession.getState().setTokens({ ...tokens(NOW + 10 * 60_000), refreshToken: '' });
+    const refresh = vi.fn();
+    const get = makeTokenProvider({ refresh } as unknown as CognitoClient, () => NOW);
+    expect(await get(true)).toBeNull();
+    expect(refresh).not.toHaveBeenCalled();
+    expect(useSession.getState().ended).toBe('expired');
+  });
+
+  it('a deliberate sign-out is not reported as an expiry', () => {
+    useSession.getState().expire();
+    useSession.getState().setTokens(null);
+    expect(useSession.getState().ended).toBeNull();
   });
 });

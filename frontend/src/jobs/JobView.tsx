@@ -2,12 +2,14 @@
 import { useRef, useState } from 'react';
 import type { Job } from '../api/types';
 import { ClassificationView } from '../classify/ClassificationView';
-import { formatBytes, formatTime } from '../lib/format';
+import { asSentence, formatBytes, formatTime } from '../lib/format';
 import { progressOf, stageLabel } from '../lib/jobStage';
 import { useJobs } from '../state/jobs';
 import { closeDialog, openDialog } from '../ui/dialog';
 import { useServices } from '../state/services';
 import { SegmentationView } from '../viewer/SegmentationView';
+import { submissionOf, submitJob } from '../upload/submit';
+import { taskLabel } from './JobsList';
 
 export function JobView({ job }: { job: Job }) {
   return (
@@ -40,11 +42,11 @@ function JobHeader({ job }: { job: Job }) {
   }
 
   return (
-    <header className="flex items-center justify-between gap-3 border-b border-slate-800 pb-2">
-      <div className="min-w-0">
+    <header className="flex flex-wrap items-center justify-between gap-x-3 gap-y-1 border-b border-slate-800 pb-2">
+      <div className="min-w-0 flex-1">
         <h1 className="truncate text-base font-semibold text-slate-50">{job.input?.filename ?? job.jobId}</h1>
-        <p className="text-xs text-slate-400">
-          {job.task === 'classify' ? 'Classification' : 'Segmentation'} · {formatBytes(job.input?.size)} · {formatTime(job.createdAt)} · <span data-testid="job-status">{stageLabel(job)}</span>
+        <p className="break-words text-xs text-slate-400">
+          {taskLabel(job)} · {formatBytes(job.input?.size)} · {formatTime(job.createdAt)} · <span data-testid="job-status">{stageLabel(job)}</span>
         </p>
       </div>
       <button type="button" className="btn-danger" disabled={!deletable} title={deletable ? 'Delete this job and its files' : 'A running job cannot be deleted'} onClick={() => (setError(null), openDialog(dialog.current))}>
@@ -78,14 +80,7 @@ const STEPS = ['Queued', 'Waking GPU', 'Segmenting', 'Meshing', 'Packaging'];
 function JobStatusCard({ job }: { job: Job }) {
   const pct = progressOf(job);
   const label = stageLabel(job);
-  if (job.status === 'failed')
-    return (
-      <div role="alert" className="max-w-xl rounded border border-red-800 bg-red-950/40 p-4 text-sm">
-        <p className="font-semibold text-red-300">The job failed.</p>
-        <p className="mt-1 text-red-200">{job.error?.message ?? 'No reason was recorded.'}</p>
-        {job.error?.code && <p className="mt-1 text-xs text-red-400">Code: {job.error.code}</p>}
-      </div>
-    );
+  if (job.status === 'failed') return <FailedCard job={job} />;
   return (
     <div className="max-w-xl space-y-3 rounded border border-slate-800 p-4 text-sm" aria-live="polite">
       <p className="text-slate-200">{label}…</p>
@@ -102,6 +97,38 @@ function JobStatusCard({ job }: { job: Job }) {
         <div className={`h-2 rounded bg-sky-500 ${pct === null ? 'w-1/4 animate-pulse' : ''}`} style={pct === null ? undefined : { width: `${pct}%` }} />
       </div>
       {label.startsWith('Waking') && <p className="text-xs text-slate-400">The GPU endpoint scales to zero when idle; the first job after a pause waits for an instance to start.</p>}
+    </div>
+  );
+}
+
+/** A failed job cannot be queued again: Retry uploads the same file with the same options as a new job. */
+function FailedCard({ job }: { job: Job }) {
+  const { api } = useServices();
+  const submission = submissionOf(job.jobId);
+  const [state, setState] = useState<{ busy: boolean; error: string | null }>({ busy: false, error: null });
+
+  async function retry() {
+    if (!submission) return;
+    setState({ busy: true, error: null });
+    try {
+      await submitJob(api, submission);
+    } catch (e) {
+      setState({ busy: false, error: asSentence((e as Error).message) });
+    }
+  }
+
+  return (
+    <div role="alert" className="max-w-xl rounded border border-red-800 bg-red-950/40 p-4 text-sm">
+      <p className="font-semibold text-red-300">The {taskLabel(job).toLowerCase()} failed.</p>
+      <p className="mt-1 text-red-200">{asSentence(job.error?.message ?? 'No reason was recorded.')}</p>
+      {job.error?.code && <p className="mt-1 text-xs text-red-400">Code: {job.error.code}</p>}
+      <div className="mt-3 flex items-center gap-3">
+        <button type="button" className="btn-primary" onClick={retry} disabled={!submission || state.busy}>
+          {state.busy ? 'Retrying…' : 'Retry'}
+        </button>
+        {!submission && <span className="text-xs text-red-200">To retry, choose the file again under New job: it was uploaded in another session.</span>}
+      </div>
+      {state.error && <p className="mt-2 text-xs text-red-300">{state.error}</p>}
     </div>
   );
 }

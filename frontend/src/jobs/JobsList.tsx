@@ -1,9 +1,10 @@
 // The user's jobs, newest first, with live status; polling speeds up while a job is moving.
 import { useEffect, useState } from 'react';
 import type { Job } from '../api/types';
-import { formatTime } from '../lib/format';
+import { asSentence, formatTime } from '../lib/format';
 import { progressOf, stageLabel } from '../lib/jobStage';
 import { pollDelay, useJobs } from '../state/jobs';
+import { useLayout } from '../state/layout';
 import { useServices } from '../state/services';
 
 const STATUS_STYLE: Record<string, string> = {
@@ -41,6 +42,7 @@ export function JobsList() {
   const loading = useJobs((s) => s.loading);
   const selectedId = useJobs((s) => s.selectedId);
   const { select, loadMore } = useJobs.getState();
+  const setTab = useLayout((s) => s.setTab); // on a phone, a picked job's viewer comes up
 
   return (
     <section aria-labelledby="jobs-heading" className="flex min-h-0 flex-1 flex-col gap-2">
@@ -56,7 +58,7 @@ export function JobsList() {
       <ul className="min-h-0 flex-1 space-y-1 overflow-y-auto" aria-label="Your jobs">
         {jobs.map((job) => (
           <li key={job.jobId}>
-            <JobRow job={job} selected={job.jobId === selectedId} onSelect={() => select(job.jobId)} />
+            <JobRow job={job} selected={job.jobId === selectedId} onSelect={() => (select(job.jobId), setTab('viewer'))} />
           </li>
         ))}
       </ul>
@@ -67,6 +69,11 @@ export function JobsList() {
       )}
     </section>
   );
+}
+
+/** What the job does, in words: a job that failed before it started has no task, only a kind. */
+export function taskLabel(job: Job): string {
+  return job.task === 'classify' || (!job.task && job.kind === 'image') ? 'Classification' : 'Segmentation';
 }
 
 export function JobRow({ job, selected, onSelect }: { job: Job; selected: boolean; onSelect: () => void }) {
@@ -86,7 +93,7 @@ export function JobRow({ job, selected, onSelect }: { job: Job; selected: boolea
         <span className={`shrink-0 ${STATUS_STYLE[job.status] ?? ''}`}>{label}</span>
       </div>
       <div className="flex justify-between text-[11px] text-slate-500">
-        <span>{job.task === 'classify' ? 'Classification' : job.task === 'totalseg' ? 'Segmentation' : job.kind}</span>
+        <span>{taskLabel(job)}</span>
         <span>{formatTime(job.createdAt)}</span>
       </div>
       {pct !== null && job.status !== 'completed' && (
@@ -94,7 +101,7 @@ export function JobRow({ job, selected, onSelect }: { job: Job; selected: boolea
           <div className="h-1 rounded bg-sky-500" style={{ width: `${pct}%` }} />
         </div>
       )}
-      {job.status === 'failed' && job.error && <p className="mt-0.5 text-[11px] text-red-400">{job.error.message}</p>}
+      {job.status === 'failed' && job.error && <p className="mt-0.5 text-[11px] text-red-400">{asSentence(job.error.message)}</p>}
     </button>
   );
 }

@@ -9,6 +9,9 @@ export interface StructureInfo {
   /** CSS hex colour, sRGB. */
   color: string;
   centroid: [number, number, number] | null;
+  /** Mean and standard deviation of the scan inside the structure (HU for CT), when the report has them. */
+  meanIntensity?: number | null;
+  stdIntensity?: number | null;
 }
 
 // The engine's system groups (oculus/colors.py SYSTEMS), in its order; 'organs' and
@@ -57,6 +60,8 @@ export function structuresFromReport(structures: ReportStructure[]): StructureIn
     volumeMl: typeof s.volumeMl === 'number' ? s.volumeMl : null,
     color: colorToHex(s.color),
     centroid: Array.isArray(s.centroidMm) && s.centroidMm.length >= 3 ? [s.centroidMm[0], s.centroidMm[1], s.centroidMm[2]] : null,
+    meanIntensity: typeof s.meanIntensity === 'number' ? s.meanIntensity : null,
+    stdIntensity: typeof s.stdIntensity === 'number' ? s.stdIntensity : null,
   }));
 }
 

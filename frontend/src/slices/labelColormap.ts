@@ -1,14 +1,14 @@
 import type { StructureInfo } from '../lib/anatomy';
 
-/** NiiVue label colour table from the structures' colours (label 0 transparent). */
-export function labelColormap(structures: StructureInfo[]) {
+/** NiiVue label colour table from the structures' colours (label 0 and hidden structures transparent). */
+export function labelColormap(structures: StructureInfo[], hidden: Record<string, boolean> = {}) {
   const cm = { R: [0], G: [0], B: [0], A: [0], I: [0], labels: ['background'] };
   for (const s of [...structures].filter((s) => s.label > 0).sort((a, b) => a.label - b.label)) {
     const hex = s.color.replace('#', '');
     cm.R.push(parseInt(hex.slice(0, 2), 16));
     cm.G.push(parseInt(hex.slice(2, 4), 16));
     cm.B.push(parseInt(hex.slice(4, 6), 16));
-    cm.A.push(255);
+    cm.A.push(hidden[s.name] ? 0 : 255);
     cm.I.push(s.label);
     cm.labels.push(s.name);
   }

@@ -1,7 +1,7 @@
 // 3D/slice viewer state shared by the scene, the structure list and the slices.
 import { create } from 'zustand';
 import { defaultOpacity, type StructureInfo } from '../lib/anatomy';
-import type { ClipAxis } from '../lib/ras';
+import type { ClipAxis, StandardView } from '../lib/ras';
 
 export interface ViewerState {
   structures: StructureInfo[];
@@ -13,6 +13,18 @@ export interface ViewerState {
   resetSignal: number;
   slicesOpen: boolean;
   toggleSlices: () => void;
+  /** Fade every structure but the selected one. */
+  dimOthers: boolean;
+  toggleDimOthers: () => void;
+  /** A standard view asked for (n counts requests, so asking twice re-applies it). */
+  viewRequest: { view: StandardView; n: number } | null;
+  requestView: (view: StandardView) => void;
+  /** The slices' crosshair (RAS mm) while the slices are shown, drawn as planes in 3D. */
+  sliceCursor: [number, number, number] | null;
+  setSliceCursor: (mm: [number, number, number] | null) => void;
+  /** Label-map overlay opacity on the slices. */
+  overlayOpacity: number;
+  setOverlayOpacity: (v: number) => void;
   screenshotSignal: number;
   load: (s: StructureInfo[]) => void;
   select: (name: string | null) => void;
@@ -38,6 +50,14 @@ export const useViewer = create<ViewerState>((set, get) => ({
   resetSignal: 0,
   slicesOpen: false,
   toggleSlices: () => set((s) => ({ slicesOpen: !s.slicesOpen })),
+  dimOthers: false,
+  toggleDimOthers: () => set((s) => ({ dimOthers: !s.dimOthers })),
+  viewRequest: null,
+  requestView: (view) => set((s) => ({ viewRequest: { view, n: (s.viewRequest?.n ?? 0) + 1 } })),
+  sliceCursor: null,
+  setSliceCursor: (sliceCursor) => set({ sliceCursor }),
+  overlayOpacity: 0.45,
+  setOverlayOpacity: (v) => set({ overlayOpacity: Math.max(0, Math.min(1, v)) }),
   screenshotSignal: 0,
   load: (structures) =>
     set({

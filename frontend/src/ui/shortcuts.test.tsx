@@ -55,4 +55,13 @@ describe('keyboard shortcuts', () => {
     box.type = 'checkbox';
     expect(isTyping(box)).toBe(false);
   });
+
+  it('leaves Escape to an open dialog, so the browser closes it', () => {
+    render(<Harness />);
+    act(() => useViewer.getState().select('liver'));
+    fireEvent.keyDown(window, { key: '?' });
+    const notPrevented = fireEvent.keyDown(window, { key: 'Escape' });
+    expect(notPrevented).toBe(true);
+    expect(useViewer.getState().selected).toBe('liver'); // nothing acts behind the dialog
+  });
 });

@@ -19,6 +19,7 @@ export function viewerShortcuts(extra: { help: () => void }): Shortcut[] {
     { key: 'h', label: 'Hide / show the selected structure', run: () => v().selected && v().toggle(v().selected!) },
     { key: 'i', label: 'Isolate the selected structure', run: () => v().selected && v().isolate(v().selected!) },
     { key: 'a', label: 'Show all structures', run: () => v().showAll() },
+    { key: 'd', label: 'Dim the other structures on/off', run: () => v().toggleDimOthers() },
     { key: 'l', label: 'Show / hide the slices', run: () => v().toggleSlices() },
     { key: 'Escape', label: 'Clear the selection', run: () => v().select(null) },
   ];
@@ -37,7 +38,9 @@ export function useShortcuts(shortcuts: Shortcut[]) {
   useEffect(() => {
     function onKey(e: KeyboardEvent) {
       if (e.ctrlKey || e.metaKey || e.altKey || isTyping(e.target)) return;
-      if (document.querySelector('dialog[open]') && e.key !== 'Escape') return;
+      // An open dialog owns the keyboard: Escape must reach it (the browser closes it on an
+      // Escape that nobody prevented), and no shortcut acts behind it.
+      if (document.querySelector('dialog[open]')) return;
       const s = shortcuts.find((x) => x.key === e.key);
       if (!s) return;
       e.preventDefault();

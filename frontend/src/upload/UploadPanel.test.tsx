@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { act, fireEvent, screen, waitFor } from '@testing-library/react';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { useJobs } from '../state/jobs';
@@ -31,7 +33,7 @@ describe('UploadPanel', () => {
     fireEvent.click(screen.getByRole('button', { name: 'Upload and start' }));
     await waitFor(() => expect(useJobs.getState().selectedId).toBe('j9'));
     const process = calls.find((c) => c.url.endsWith('/process/totalseg'))!;
-    expect(JSON.parse(process.init.body as string)).toEqual({ jobId: 'j9', device: 'gpu', fast: true, reduction_percent: 90, stl: false, roi_subset: null });
+    expect(JSON.parse(process.init.body as string)).toEqual({ jobId: 'j9', device: 'gpu', fast: true, reduction_percent: null, stl: false, roi_subset: null });
     expect(useJobs.getState().jobs[0]).toMatchObject({ jobId: 'j9', status: 'queued' });
   });
 
@@ -47,5 +49,22 @@ describe('UploadPanel', () => {
     fireEvent.change(screen.getByTestId('file-input'), { target: { files: [new File(['x'], 'scan.jpg')] } });
     expect(screen.getByLabelText('Task')).toHaveValue('classify');
     expect(screen.queryByLabelText(/Fast mode/)).not.toBeInTheDocument();
+  });
+  it('de-identifies a DICOM folder by default: neutral name, non-DICOM files left out, said so', async () => {
+    const dicom = readFileSync(resolve(__dirname, '../../../../shared/data/ct/pydicom_CT_small.dcm'));
+    const entry = (name: string, body: BlobPart) => Object.assign(new File([body], name), { webkitRelativePath: `Doe_John/${name}` });
+    const { calls } = renderWithServices(<UploadPanel />, (url) => {
+      if (url.endsWith('/upload')) return json({ jobId: 'j7', upload: { multipart: { uploadId: 'u', partSize: 1 << 20, parts: [] } } });
+      if (url.endsWith('/complete')) return json({ jobId: 'j7', status: 'uploaded', input: { filename: 'dicom-series.zip' } });
+      if (url.endsWith('/process/totalseg')) return json({ jobId: 'j7', status: 'queued', task: 'totalseg' }, 202);
+      return json({ ok: false, error: { code: 'x', message: url } }, 404);
+    });
+    fireEvent.change(screen.getByLabelText('DICOM folder'), { target: { files: [entry('IM1.dcm', dicom), entry('notes.txt', 'John Doe')] } });
+    expect(screen.getByLabelText('De-identify before upload')).toBeChecked();
+    fireEvent.click(screen.getByRole('button', { name: 'Upload and start' }));
+    await waitFor(() => expect(useJobs.getState().selectedId).toBe('j7'));
+    const create = calls.find((c) => c.url.endsWith('/upload'))!;
+    expect(JSON.parse(create.init.body as string).filename).toBe('dicom-series.zip');
+    expect(screen.getByTestId('upload-notice')).toHaveTextContent('1 file(s) that are not DICOM were left out');
   });
 });

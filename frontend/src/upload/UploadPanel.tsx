@@ -1,14 +1,13 @@
 // Choose or drop a scan/image (or a DICOM folder, zipped here), pick the task, upload with progress.
 import { useRef, useState, type DragEvent } from 'react';
-import { uploadFile } from '../api/upload';
-import type { Job, TotalsegOptions } from '../api/types';
-import { entriesFromFiles, folderName, zipFolder, type FolderEntry } from '../lib/dicomZip';
+import type { TotalsegOptions } from '../api/types';
+import { entriesFromFiles, folderName, prepareDicomFolder, type FolderEntry } from '../lib/dicomZip';
 import { formatBytes, safeFilename } from '../lib/format';
-import { useJobs } from '../state/jobs';
 import { useServices } from '../state/services';
+import { submitJob, type Task } from './submit';
 
-export type Task = 'totalseg' | 'classify';
-export const DEFAULT_OPTIONS: TotalsegOptions = { device: 'gpu', fast: false, reduction_percent: 90, stl: false, roi_subset: null };
+export type { Task };
+export const DEFAULT_OPTIONS: TotalsegOptions = { device: 'gpu', fast: false, reduction_percent: null, stl: false, roi_subset: null };
 const ACCEPT = '.nii,.nii.gz,.gz,.zip,.dcm,.jpg,.jpeg,.png';
 
 /** The task a file implies: images are classified, volumes segmented; a .dcm may be either. */
@@ -40,7 +39,6 @@ async function filesFromDrop(e: DragEvent): Promise<FolderEntry[]> {
 
 export function UploadPanel() {
   const { api } = useServices();
-  const { upsert, select, rememberImage } = useJobs.getState();
   const [file, setFile] = useState<File | null>(null);
   const [folder, setFolder] = useState<FolderEntry[] | null>(null);
   const [task, setTask] = useState<Task>('totalseg');
@@ -48,6 +46,9 @@ export function UploadPanel() {
   const [progress, setProgress] = useState<{ loaded: number; total: number } | null>(null);
   const [phase, setPhase] = useState<'idle' | 'zipping' | 'uploading' | 'starting'>('idle');
   const [error, setError] = useState<string | null>(null);
+  // DICOM folders leave the machine de-identified unless the user says otherwise
+  const [deidentify, setDeidentify] = useState(true);
+  const [notice, setNotice] = useState<string | null>(null);
   const [dragging, setDragging] = useState(false);
   const abort = useRef<AbortController | null>(null);
   const fileInput = useRef<HTMLInputElement>(null);
@@ -77,25 +78,27 @@ export function UploadPanel() {
 
   async function start() {
     setError(null);
+    setNotice(null);
     const ctrl = new AbortController();
     abort.current = ctrl;
     try {
       let toSend = file;
       if (folder) {
         setPhase('zipping');
-        toSend = await zipFolder(folder, safeFilename(folderName(folder)));
+        // a folder is often named after the patient: a de-identified upload gets a neutral name
+        const name = deidentify ? 'dicom-series' : safeFilename(folderName(folder));
+        const prepared = await prepareDicomFolder(folder, name, { deidentify });
+        toSend = prepared.file;
+        const notes = [];
+        if (prepared.burnedIn.length) notes.push(`${prepared.burnedIn.length} image(s) are marked as having text burned into the pixels (possibly a name); de-identification cannot remove it.`);
+        if (prepared.skipped.length) notes.push(`${prepared.skipped.length} file(s) that are not DICOM were left out.`);
+        setNotice(notes.length ? notes.join(' ') : null);
       }
       if (!toSend) return;
       const named = toSend.name === safeFilename(toSend.name) ? toSend : new File([toSend], safeFilename(toSend.name), { type: toSend.type });
       setPhase('uploading');
       setProgress({ loaded: 0, total: named.size });
-      const { jobId, job } = await uploadFile(api, named, { signal: ctrl.signal, onProgress: (loaded, total) => setProgress({ loaded, total }) });
-      upsert(job);
-      if (task === 'classify') rememberImage(jobId, URL.createObjectURL(named));
-      setPhase('starting');
-      const started: Job = task === 'classify' ? await api.startClassify(jobId) : await api.startTotalseg(jobId, options);
-      upsert({ ...job, ...started, jobId });
-      select(jobId);
+      await submitJob(api, { file: named, task, options }, { signal: ctrl.signal, onProgress: (loaded, total) => setProgress({ loaded, total }), onStarting: () => setPhase('starting') });
       setFile(null);
       setFolder(null);
     } catch (e) {
@@ -144,6 +147,12 @@ export function UploadPanel() {
         />
       </div>
       {selection && <p className="truncate text-xs text-slate-300" data-testid="selected-file">{selection}</p>}
+      {folder && (
+        <label className="flex items-center gap-2 text-xs" title="Removes names, IDs, dates and private tags (DICOM PS3.15 Basic Profile) in this browser; pixels, geometry and UIDs are kept">
+          <input type="checkbox" checked={deidentify} disabled={busy} onChange={(e) => setDeidentify(e.target.checked)} className="accent-sky-500" aria-label="De-identify before upload" />
+          De-identify before upload (names and IDs never leave this computer)
+        </label>
+      )}
       {selection && (
         <fieldset className="space-y-1.5 text-xs" disabled={busy}>
           <legend className="sr-only">Task and options</legend>
@@ -164,10 +173,17 @@ export function UploadPanel() {
                 <input type="checkbox" checked={options.stl} onChange={(e) => setOptions({ ...options, stl: e.target.checked })} className="accent-sky-500" />
                 STL per structure
               </label>
-              <label className="flex items-center gap-2">
+              <label className="flex items-center gap-2" title="By default the engine removes as many triangles as it can while keeping every surface within half a voxel of the segmentation">
+                <input type="checkbox" checked={options.reduction_percent !== null} onChange={(e) => setOptions({ ...options, reduction_percent: e.target.checked ? 90 : null })} className="accent-sky-500" aria-label="Override mesh reduction" />
                 <span className="w-20 text-slate-400">Reduction</span>
-                <input type="range" min={0} max={99} value={options.reduction_percent} onChange={(e) => setOptions({ ...options, reduction_percent: Number(e.target.value) })} className="flex-1 accent-sky-500" aria-label="Mesh reduction percent" />
-                <span className="w-9 text-right tabular-nums">{options.reduction_percent} %</span>
+                {options.reduction_percent === null ? (
+                  <span className="flex-1 text-slate-400">auto (within ½ voxel)</span>
+                ) : (
+                  <>
+                    <input type="range" min={0} max={99} value={options.reduction_percent} onChange={(e) => setOptions({ ...options, reduction_percent: Number(e.target.value) })} className="flex-1 accent-sky-500" aria-label="Mesh reduction percent" />
+                    <span className="w-9 text-right tabular-nums">{options.reduction_percent} %</span>
+                  </>
+                )}
               </label>
               <label className="flex items-center gap-2">
                 <span className="w-20 text-slate-400">Device</span>
@@ -201,6 +217,11 @@ export function UploadPanel() {
             {formatBytes(progress.loaded)} / {formatBytes(progress.total)}
           </p>
         </div>
+      )}
+      {notice && (
+        <p role="status" className="text-xs text-amber-300" data-testid="upload-notice">
+          {notice}
+        </p>
       )}
       {error && (
         <p role="alert" className="text-xs text-red-400">

@@ -1,13 +1,18 @@
 import { useState } from 'react';
 import type { Job } from '../api/types';
-import { downloadResult } from '../lib/download';
+import { downloadAsZip, downloadResult } from '../lib/download';
 import { formatBytes } from '../lib/format';
 import { useServices } from '../state/services';
 import { useViewer } from '../state/viewer';
+import { jobStem } from './jobStem';
 
 interface Item {
   label: string;
   files: string[];
+  /** Saved together as one ZIP of this name suffix. */
+  zip?: string;
+  /** One line on what the file is for (shown under the buttons). */
+  hint?: string;
 }
 
 export function downloadItems(job: Job, selected: string | null): Item[] {
@@ -16,10 +21,18 @@ export function downloadItems(job: Job, selected: string | null): Item[] {
   const items: Item[] = [
     { label: 'ZIP (everything)', files: ['result.zip'] },
     { label: 'GLB', files: ['scene.glb'] },
-    { label: 'OBJ + MTL', files: ['scene.obj', 'scene.mtl'] },
+    { label: 'OBJ + MTL (ZIP)', files: ['scene.obj', 'scene.mtl'], zip: 'obj.zip' },
     { label: 'Report (JSON)', files: ['report.json'] },
     { label: 'Label map (NIfTI)', files: ['segmentation.nii.gz'] },
   ].filter((i) => i.files.every(has));
+  // only for DICOM input, so offered only when the job really has them
+  const dicom: Item[] = [
+    { label: 'DICOM SEG', files: ['seg.dcm'], hint: 'DICOM SEG: the segmentation on the source series, for PACS, OHIF or 3D Slicer.' },
+    { label: 'RTSTRUCT', files: ['rtstruct.dcm'], hint: 'RTSTRUCT: one contoured ROI per structure, for radiotherapy planning systems.' },
+  ];
+  items.push(...dicom.filter((i) => names.has(i.files[0])));
+  // older jobs have no report.csv: offered only when this one has it
+  if (names.has('report.csv')) items.push({ label: 'Report (CSV)', files: ['report.csv'], hint: 'Report (CSV): one row of measurements per structure, for spreadsheets.' });
   const stl = selected && `stl/${selected}.stl`;
   if (stl && names.has(stl)) items.push({ label: `STL: ${selected}`, files: [stl] });
   return items;
@@ -37,7 +50,9 @@ export function Downloads({ job }: { job: Job }) {
     setBusy(item.label);
     setError(null);
     try {
-      for (const f of item.files) await downloadResult(api, job.jobId, f);
+      const stem = jobStem(job);
+      if (item.zip) await downloadAsZip(api, job.jobId, item.files, `${stem}-${item.zip}`);
+      else for (const f of item.files) await downloadResult(api, job.jobId, f, stem, sizeOf(f));
     } catch (e) {
       setError(`${item.label}: ${(e as Error).message}`);
     } finally {
@@ -57,6 +72,13 @@ export function Downloads({ job }: { job: Job }) {
           </button>
         ))}
       </div>
+      {downloadItems(job, selected)
+        .filter((item) => item.hint)
+        .map((item) => (
+          <p key={item.label} className="text-xs text-slate-400">
+            {item.hint}
+          </p>
+        ))}
       {stlCount > 0 && <p className="text-xs text-slate-400">{stlCount} STL files are in the ZIP; select a structure to download its STL alone.</p>}
       {error && (
         <p role="alert" className="text-xs text-red-400">

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from oculus.classify.calibration import classification_metrics, softmax
+from oculus.classify.calibration import classification_metrics
 from oculus.classify.dataset import grouped_stratified_split, load_image_set, near_duplicate_groups
 from oculus.errors import ModelError
 
@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.time()
     cards = [json.loads((d / "card.json").read_text()) for d in args.member]
     base = cards[0]
-    for d, c in zip(args.member, cards):
+    for d, c in zip(args.member, cards, strict=True):
         for key in ("preprocessing", "input", "classes"):
             if c[key] != base[key]:
                 raise ModelError(f"member {d} differs in {key}", code="invalid_ensemble")
@@ -161,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
             "members": [{"folder": str(d), "command": c["command"], "validation_accuracy": c["validation"]["accuracy"],
                          "training": {k: c["training"].get(k) for k in ("epochs_run", "best_epoch", "wall_seconds")},
                          "date": c["date"], "code_version": c["code_version"]}
-                        for d, c in zip(args.member, cards)],
+                        for d, c in zip(args.member, cards, strict=True)],
             "variants_on_validation": variants,
         },
         "training": cards[0]["training"] | {"history": None, "note": "see ensemble.members; every member uses this recipe"},

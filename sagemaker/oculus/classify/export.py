@@ -50,7 +50,7 @@ def freeze_captured_constants(proto, concrete):
     from onnx import numpy_helper
 
     captured = {t.name: v for t, v in zip(concrete.inputs[len(concrete.inputs) - len(concrete.captured_inputs):],
-                                          concrete.captured_inputs)}
+                                          concrete.captured_inputs, strict=True)}
     consumed = {name for node in proto.graph.node for name in node.input}
     for graph_input in list(proto.graph.input):
         if graph_input.name in captured:

@@ -100,7 +100,7 @@ class Classifier:
             "is_tumor": predicted != "no_tumor",
             "predicted_class": predicted,
             "confidence": round(confidence, 4),
-            "probabilities": {c: round(float(p), 4) for c, p in zip(classes, probs)},
+            "probabilities": {c: round(float(p), 4) for c, p in zip(classes, probs, strict=True)},
             "recommendation": recommendation(predicted, confidence, inconclusive, self.card.threshold),
             "inconclusive": inconclusive,
             "model": {"name": self.card.name, "version": self.card.version},

@@ -6,11 +6,13 @@ import numpy as np
 
 from ..errors import InputError, InvalidGeometryError, InvalidVoxelsError
 
-DEFAULT_MAX_UNCOMPRESSED_BYTES = 4 * 1024**3
+# From sub-micron microscopy to a 1 m voxel: anything outside is a damaged header, and would
+# turn into absurd volumes (mL) and meshes.
+PLAUSIBLE_VOXEL_MM = (1e-4, 1e3)
 
 
 def check_spacing(affine: np.ndarray, zooms=None) -> None:
-    """Refuse zero, negative or non-finite voxel sizes and singular (flat) grids."""
+    """Refuse zero, negative, non-finite or implausible voxel sizes and singular (flat) grids."""
     affine = np.asarray(affine, dtype=float)
     columns = np.linalg.norm(affine[:3, :3], axis=0)
     values = list(columns) if zooms is None else list(columns) + [float(z) for z in zooms]
@@ -19,6 +21,14 @@ def check_spacing(affine: np.ndarray, zooms=None) -> None:
         raise InvalidGeometryError(
             f"The scan's voxel spacing ({shown} mm) is zero, negative or not a number; the file's "
             "header is damaged. Re-export the scan with its real voxel size."
+        )
+    low, high = PLAUSIBLE_VOXEL_MM
+    if any(not low <= v <= high for v in values):
+        shown = ", ".join(f"{float(v):g}" for v in (zooms if zooms is not None else columns))
+        raise InvalidGeometryError(
+            f"The scan's voxel spacing ({shown} mm) is outside {low:g}-{high:g} mm, which no "
+            "scanner produces; the file's header is damaged. Re-export the scan with its real "
+            "voxel size."
         )
     if abs(np.linalg.det(affine[:3, :3])) < 1e-9 * float(np.prod(columns)):
         raise InvalidGeometryError(

@@ -97,6 +97,9 @@ def _is_dicom_without_preamble(path: Path, head: bytes) -> bool:
         return False
     import pydicom
 
+    from .budget import check_deflated_dicom
+
+    check_deflated_dicom(path)
     try:
         ds = pydicom.dcmread(path, force=True, defer_size=1024)
         return "PixelData" in ds or "FloatPixelData" in ds or "DoubleFloatPixelData" in ds

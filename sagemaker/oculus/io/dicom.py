@@ -4,6 +4,12 @@ The voxel grid and affine follow dicom2nifti (which TotalSegmentator uses to con
 slices sorted along the slice normal, the slice step taken from the first and last positions,
 and the array reoriented to LAS (i -> left, j -> anterior, k -> superior). A segmentation made
 by TotalSegmentator from the same series therefore lies on exactly the same grid.
+
+The slices' headers (without pixels) and their order stay on the Volume (``dicom_source``) so
+DICOM results (SEG, RTSTRUCT) can reference them. Unevenly spaced slices (up to 3 missing in a
+row) are interpolated onto a regular grid with a warning; such a Volume cannot carry DICOM
+results, and ``dicom_source.problems`` says so, as it does for non-parallel slices and mixed
+frames of reference.
 """
 
 from __future__ import annotations
@@ -22,7 +28,8 @@ from pydicom.dataset import Dataset
 from pydicom.pixels import get_decoder
 
 from ..errors import CorruptFileError, InputError, InvalidGeometryError
-from ..volume import Volume
+from ..volume import DicomSource, Volume
+from .budget import check_deflated_dicom
 from .checks import check_finite, check_size, check_spacing
 
 #: Pillow (pinned in requirements.txt) decodes JPEG 2000 with its bundled OpenJPEG. Naming it
@@ -36,6 +43,9 @@ _PIXEL_TAGS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
 _TARGET_AXES = ("L", "A", "S")  # dicom2nifti's output orientation
 #: Slices whose spacing deviates more than this from the mean are a gap, not rounding.
 _SPACING_TOLERANCE = 0.05
+#: Unevenly spaced slices are interpolated onto a regular grid while no gap exceeds this many
+#: typical steps (up to 3 missing slices in a row); a larger gap is two series, refused.
+_MAX_GAP_STEPS = 4.0
 
 
 # --- reading single files ------------------------------------------------------------------
@@ -62,6 +72,7 @@ def read_full(path: Path) -> Dataset:
 
 def _read(path: Path, *, defer_size) -> Dataset:
     """dcmread that turns pydicom's 'end of file' warnings and garbage into corrupt_dicom."""
+    check_deflated_dicom(path)  # pydicom would inflate a deflated dataset whole, unchecked
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -152,6 +163,7 @@ class _Frame:
     slope: float = 1.0
     intercept: float = 0.0
     instance: int = 0
+    header: Dataset | None = None  # a series file's header, kept (without pixels) for references
 
 
 @dataclass
@@ -163,6 +175,9 @@ class _Stack:
     rows: int
     columns: int
     warnings: list[str] = field(default_factory=list)
+    #: why results referencing the source slices (SEG, RTSTRUCT) cannot be made; see DicomSource
+    problems: list[str] = field(default_factory=list)
+    multiframe: Dataset | None = None  # the multi-frame file's header, when the stack is one file
 
 
 def _orientation(value, name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -214,8 +229,17 @@ def _missing_geometry(name: str, tag: str) -> InputError:
     )
 
 
-def _sorted_unique(stack: _Stack) -> tuple[list[_Frame], np.ndarray]:
-    """Frames ordered along the slice normal (duplicates dropped) and the mean slice step."""
+@dataclass
+class _Regrid:
+    """Unevenly spaced slices: their depths along the normal and the regular grid's depths."""
+
+    depths: np.ndarray
+    grid: np.ndarray
+
+
+def _sorted_unique(stack: _Stack) -> tuple[list[_Frame], np.ndarray, _Regrid | None]:
+    """Frames ordered along the slice normal (duplicates dropped), the grid's slice step, and
+    for unevenly spaced slices the regular grid they are interpolated onto."""
     normal = np.cross(stack.row_cosine, stack.col_cosine)
     frames = sorted(stack.frames, key=lambda f: (float(np.dot(f.position, normal)), f.instance))
     unique = [frames[0]]
@@ -236,14 +260,27 @@ def _sorted_unique(stack: _Stack) -> tuple[list[_Frame], np.ndarray]:
     depths = np.array([np.dot(f.position, normal) for f in unique])
     steps = np.diff(depths)
     mean = float(steps.mean())
-    if np.any(np.abs(steps - mean) > _SPACING_TOLERANCE * mean + 1e-3):
+    step = (unique[-1].position - unique[0].position) / (len(unique) - 1)
+    if not np.any(np.abs(steps - mean) > _SPACING_TOLERANCE * mean + 1e-3):
+        return unique, step, None
+    typical = float(np.median(steps))
+    if steps.max() > _MAX_GAP_STEPS * typical:
         raise InputError(
             f"The slices are not evenly spaced (gaps from {steps.min():.3g} to {steps.max():.3g} mm): "
             "slices are missing or two series are mixed. Upload the complete series.",
             code="inconsistent_slice_spacing",
         )
-    step = (unique[-1].position - unique[0].position) / (len(unique) - 1)
-    return unique, step
+    grid = depths[0] + typical * np.arange(int(round((depths[-1] - depths[0]) / typical)) + 1)
+    stack.warnings.append(
+        f"The slices are not evenly spaced (gaps from {steps.min():.3g} to {steps.max():.3g} mm: "
+        f"missing slices?); the scan was interpolated onto a regular {typical:.3g} mm grid, so "
+        "structures across a gap are interpolated too. Check them, or upload the complete series."
+    )
+    stack.problems.append(
+        "the source slices are not evenly spaced, so the segmentation lies on an interpolated grid "
+        "whose slices are not the source images"
+    )
+    return unique, step * (len(unique) - 1) * typical / (depths[-1] - depths[0]), _Regrid(depths, grid)
 
 
 def _affine_las(stack: _Stack, first: np.ndarray, step: np.ndarray, shape: tuple[int, int, int]):
@@ -270,10 +307,11 @@ def _hu_dtype(frames: list[_Frame], raw_dtype: np.dtype) -> np.dtype:
 
 def _to_volume(stack: _Stack, pixels_of, *, modality, source_format: str, max_bytes: int) -> Volume:
     """Stack frames (``pixels_of(frame) -> 2D array``) into a LAS-ordered Volume in HU."""
-    frames, step = _sorted_unique(stack)
+    frames, step, regrid = _sorted_unique(stack)
     n = len(frames)
-    check_size(n * stack.rows * stack.columns * 4, max_bytes, "The DICOM series")
-    shape = (stack.columns, stack.rows, n)
+    slices = n if regrid is None else len(regrid.grid)
+    check_size(max(n, slices) * stack.rows * stack.columns * 4, max_bytes, "The DICOM series")
+    shape = (stack.columns, stack.rows, slices)
     affine, transform = _affine_las(stack, frames[0].position, step, shape)
     block = None
     for k, frame in enumerate(frames):
@@ -287,12 +325,60 @@ def _to_volume(stack: _Stack, pixels_of, *, modality, source_format: str, max_by
         if block is None:
             block = np.empty((n, stack.rows, stack.columns), dtype=_hu_dtype(frames, raw.dtype))
         block[k] = raw * frame.slope + frame.intercept if (frame.slope, frame.intercept) != (1, 0) else raw
+    if regrid is not None:
+        block = _interpolate(block, regrid)
     data = np.transpose(block, (2, 1, 0))  # [column, row, slice] as in dicom2nifti
     data = np.ascontiguousarray(ornt.apply_orientation(data, transform))
     data = _narrow(data)
     check_finite(data)
     return Volume(data=data, affine=affine, source_format=source_format,
-                  modality=modality, warnings=list(stack.warnings))
+                  modality=modality, warnings=list(stack.warnings),
+                  dicom_source=_dicom_source(stack, frames, transform))
+
+
+def _dicom_source(stack: _Stack, frames: list[_Frame], transform: np.ndarray) -> DicomSource:
+    if stack.multiframe is not None:
+        datasets = [_without_pixels(stack.multiframe)]
+        frame_numbers = [int(f.source) + 1 for f in frames]
+    else:
+        datasets = [_without_pixels(f.header) for f in frames]
+        frame_numbers = None
+    return DicomSource(
+        datasets=datasets, positions=np.array([f.position for f in frames]),
+        orientation=np.concatenate([stack.row_cosine, stack.col_cosine]),
+        pixel_spacing=stack.pixel_spacing, rows=stack.rows, columns=stack.columns,
+        orientation_transform=transform, frame_numbers=frame_numbers, problems=list(stack.problems),
+    )
+
+
+def _without_pixels(ds: Dataset | None) -> Dataset:
+    """The header only: results reference the slices; their pixels are already in the Volume.
+
+    Values pydicom deferred (large private blobs, overlays) are dropped too: they would be read
+    from the file later, and a ZIP's files are gone once the series is loaded.
+    """
+    if ds is None:
+        return Dataset()
+    for tag in _PIXEL_TAGS:
+        if tag in ds:
+            delattr(ds, tag)
+    for tag in list(ds.keys()):
+        element = ds.get_item(tag, keep_deferred=True)
+        if getattr(element, "is_raw", False) and element.value is None and element.length:
+            del ds[tag]
+    return ds
+
+
+def _interpolate(block: np.ndarray, regrid: _Regrid) -> np.ndarray:
+    """Slices at ``regrid.grid`` depths, linear between the two source slices around each."""
+    depths = regrid.depths
+    below = np.clip(np.searchsorted(depths, regrid.grid, side="right") - 1, 0, len(depths) - 2)
+    weight = np.clip((regrid.grid - depths[below]) / (depths[below + 1] - depths[below]), 0.0, 1.0)
+    out = np.empty((len(regrid.grid), *block.shape[1:]), dtype=block.dtype)
+    for i, (j, w) in enumerate(zip(below, weight, strict=True)):
+        value = block[j] * (1.0 - w) + block[j + 1] * w
+        out[i] = np.rint(value) if np.issubdtype(block.dtype, np.integer) else value
+    return out
 
 
 def _narrow(data: np.ndarray) -> np.ndarray:
@@ -337,9 +423,21 @@ def load_series(directory: Path, *, max_uncompressed_bytes: int) -> Volume:
     if len(best) == 1 and int(best[0][1].get("NumberOfFrames", 1) or 1) > 1:
         volume = load_multiframe(best[0][0], max_uncompressed_bytes=max_uncompressed_bytes)
     else:
-        volume = _series_volume(best, max_uncompressed_bytes)
+        volume = _series_volume(best, max_uncompressed_bytes, _tilted_siblings(best_key, groups))
     volume.warnings[:0] = warnings
     return volume
+
+
+def _tilted_siblings(best_key, groups) -> list[str]:
+    """A problem when other slices of the chosen series lie in other planes (not parallel)."""
+    if best_key[0] == "multiframe":
+        return []
+    tilted = sum(len(g) for key, g in groups.items()
+                 if key != best_key and key[0] == best_key[0] and key[1:3] == best_key[1:3])
+    if not tilted:
+        return []
+    return [f"{tilted} slices of the same series are not parallel to the others (a different "
+            "ImageOrientationPatient), so the series has no single slice stack"]
 
 
 def _scan_directory(directory: Path):
@@ -379,7 +477,7 @@ def _group_size(group) -> int:
     return len(group)
 
 
-def _series_volume(group, max_bytes: int) -> Volume:
+def _series_volume(group, max_bytes: int, problems: list[str] = ()) -> Volume:
     first_path, first = group[0]
     name = first_path.name
     row, col = _orientation(first.get("ImageOrientationPatient"), name)
@@ -387,10 +485,17 @@ def _series_volume(group, max_bytes: int) -> Volume:
     for path, ds in group:
         slope, intercept = _rescale(ds)
         frames.append(_Frame(source=path, position=_position(ds.get("ImagePositionPatient"), path.name),
-                             slope=slope, intercept=intercept, instance=int(ds.get("InstanceNumber", 0) or 0)))
+                             slope=slope, intercept=intercept, instance=int(ds.get("InstanceNumber", 0) or 0),
+                             header=ds))
     stack = _Stack(frames=frames, row_cosine=row, col_cosine=col,
                    pixel_spacing=_pixel_spacing(first.get("PixelSpacing"), name),
-                   rows=int(first.Rows), columns=int(first.Columns))
+                   rows=int(first.Rows), columns=int(first.Columns), problems=list(problems))
+    frames_of_reference = {str(ds.get("FrameOfReferenceUID", "") or "") for _, ds in group}
+    if len(frames_of_reference) > 1:
+        stack.problems.append(
+            f"the slices belong to {len(frames_of_reference)} different frames of reference "
+            "(FrameOfReferenceUID), so they share no single coordinate system"
+        )
 
     def pixels_of(frame: _Frame) -> np.ndarray:
         # Re-read each file whole so decoded pixel data never pile up in the header cache.
@@ -432,6 +537,7 @@ def load_multiframe(path: Path, *, max_uncompressed_bytes: int) -> Volume:
             "colour multi-frame images are not scans.",
             code="unsupported_dicom",
         )
+    stack.multiframe = ds
     return _to_volume(stack, lambda frame: pixels[frame.source], modality=_modality(ds),
                       source_format="dicom-multiframe", max_bytes=max_uncompressed_bytes)
 
@@ -459,7 +565,12 @@ def _enhanced_stack(ds: Dataset, n: int, name: str) -> _Stack:
         raise _missing_geometry(name, "PlaneOrientationSequence/PixelMeasuresSequence")
     row, col = _orientation(orientation.get("ImageOrientationPatient"), name)
     frames = []
+    tilted = 0
     for i in range(n):
+        own = _functional_item(ds, i, "PlaneOrientationSequence")
+        if own is not None and own is not orientation:
+            frame_row, frame_col = _orientation(own.get("ImageOrientationPatient"), name)
+            tilted += not (np.allclose(frame_row, row, atol=1e-3) and np.allclose(frame_col, col, atol=1e-3))
         plane = _functional_item(ds, i, "PlanePositionSequence")
         if plane is None:
             raise _missing_geometry(name, "PlanePositionSequence")
@@ -467,9 +578,11 @@ def _enhanced_stack(ds: Dataset, n: int, name: str) -> _Stack:
         slope, intercept = _rescale(transform if transform is not None else ds)
         frames.append(_Frame(source=i, position=_position(plane.get("ImagePositionPatient"), name),
                              slope=slope, intercept=intercept, instance=i))
+    problems = [f"{tilted} frames are not parallel to the first (a different "
+                "ImageOrientationPatient), so the frames form no single slice stack"] if tilted else []
     return _Stack(frames=frames, row_cosine=row, col_cosine=col,
                   pixel_spacing=_pixel_spacing(measures.get("PixelSpacing"), name),
-                  rows=int(ds.Rows), columns=int(ds.Columns))
+                  rows=int(ds.Rows), columns=int(ds.Columns), problems=problems)
 
 
 def _classic_stack(ds: Dataset, n: int, name: str) -> _Stack:

@@ -8,15 +8,13 @@ import numpy as np
 
 from ..errors import CorruptFileError, InputError
 from . import dicom
+from .budget import configure_pillow, max_image_pixels
 from .checks import wrap_unexpected
 from .detect import detect_format
 
-#: Far above any real slice (a 4k x 4k scan is 16 Mpx); stops decompression bombs.
-DEFAULT_MAX_PIXELS = 64_000_000
-
 
 @wrap_unexpected
-def load_image(path: Path | str, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+def load_image(path: Path | str, *, max_pixels: int | None = None) -> np.ndarray:
     """Return the image as uint8 ``(H, W)`` (grey) or ``(H, W, 3)`` (RGB).
 
     DICOM values are rescaled to their modality units and windowed (the file's own window
@@ -24,6 +22,9 @@ def load_image(path: Path | str, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.
     refused with code ``not_2d``.
     """
     path = Path(path)
+    # far above any real slice (4k x 4k is 16 Mpx) and within this process's memory (io.budget)
+    max_pixels = max_pixels or max_image_pixels()
+    configure_pillow(max_pixels)
     kind = detect_format(path)
     if kind in ("jpeg", "png"):
         return _load_picture(path, max_pixels)
@@ -46,7 +47,10 @@ def _load_picture(path: Path, max_pixels: int) -> np.ndarray:
                 raise _not_2d(path, f"an animated image with {img.n_frames} frames")
             img.load()
             return _picture_to_array(img)
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+    except Image.DecompressionBombError as exc:  # its header declares more than twice the budget
+        raise InputError(f"{path.name!r} declares more than {max_pixels} pixels; downscale it and upload again.",
+                         code="image_too_large") from exc
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise CorruptFileError(
             f"{path.name!r} is a damaged or truncated image that cannot be decoded; upload it again.",
             code="corrupt_image",

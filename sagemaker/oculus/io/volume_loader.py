@@ -9,7 +9,8 @@ from ..errors import InputError
 from ..volume import Volume
 from . import dicom
 from .archive import DEFAULT_MAX_MEMBERS, DEFAULT_MAX_RATIO, safe_extract
-from .checks import DEFAULT_MAX_UNCOMPRESSED_BYTES, wrap_unexpected
+from .budget import configure_pillow, max_scan_bytes
+from .checks import wrap_unexpected
 from .detect import detect_format
 from .nifti import load_nifti
 
@@ -18,7 +19,7 @@ from .nifti import load_nifti
 def load_volume(
     path: Path | str,
     *,
-    max_uncompressed_bytes: int = DEFAULT_MAX_UNCOMPRESSED_BYTES,
+    max_uncompressed_bytes: int | None = None,
     work_dir: Path | str | None = None,
 ) -> Volume:
     """Load a 3D scan as a Volume with a voxel -> RAS+ mm affine.
@@ -28,6 +29,9 @@ def load_volume(
     Every failure is an ``oculus.errors.InputError`` subclass with a stable code.
     """
     path = Path(path)
+    # by default, what this process may spend on one volume (io.budget)
+    max_uncompressed_bytes = max_uncompressed_bytes or max_scan_bytes()
+    configure_pillow()  # JPEG 2000 slices decode through Pillow
     kind = detect_format(path)
     if kind == "nifti":
         return load_nifti(path, max_uncompressed_bytes=max_uncompressed_bytes)

@@ -1,25 +1,31 @@
-"""Label map -> one closed surface per structure, in RAS+ world millimetres.
+"""Label map -> one closed 2-manifold surface per structure, in RAS+ world millimetres.
 
-Per structure (crop = its bounding box padded by one background voxel, so surfaces touching
-the volume border are closed):
+Per structure, from its own binary mask (crop = its bounding box padded by one background
+voxel, so a structure cut by the scan's border is closed there by a cap):
 
-* ``smoothing=False``: the exact voxel surface (``surface.voxel_surface``), decimated.
-* ``smoothing=True``: marching cubes at 0.5 on the occupancy field, Taubin-smoothed
-  (non-shrinking), then decimated by fast-simplification. Smoothing *before* decimation: the
-  quadric decimator then keeps the smooth shape, whereas smoothing an already coarse mesh
-  (3D Slicer's order) shrank thin structures such as ribs by up to 70 % on the 3 mm example.
+* ``smoothing=True``: marching cubes at 0.5 on the mask; Taubin smoothing with every vertex
+  kept within ``SMOOTHING_LIMIT_VOXELS`` of where marching cubes put it (on the voxel
+  boundary); then decimation.
+* ``smoothing=False``: marching cubes on the mask upsampled 2x, which puts the vertices on the
+  voxel faces (the voxel boundary, its edges bevelled by a quarter voxel); then decimation.
 
-Speed: when ``reduction_percent >= PRESAMPLE_MIN_REDUCTION`` and a structure has at least
-``PRESAMPLE_MIN_VOXELS`` voxels, its field is first averaged over blocks of voxels
-(``presample_factors``). The block mean keeps partial volumes, so marching cubes still places
+Marching cubes' output is a closed 2-manifold; so is every decimated mesh kept (checked, see
+``_decimate_within``). After decimation each connected piece is offset and shifted to its
+voxels' volume and centroid (``fidelity.fit_moments``, per piece: ``_Parts``).
+
+Decimation: by default (``reduction_percent=None``) by tolerance: the coarsest rung of
+``TOLERANCE_RUNGS`` whose mesh stays within ``TOLERANCE_VOXELS`` of the voxel boundary
+(``fidelity.boundary_deviation``), no triangle floor. An explicit ``reduction_percent`` removes
+that share of the full-resolution surface's triangles (never below ``smooth.MIN_TRIANGLES``);
+for speed, large structures are then first averaged over blocks of voxels
+(``presample_factors``): the block mean keeps partial volumes, so marching cubes still places
 the surface between voxels; it just produces fewer triangles, which the decimator would have
 removed anyway, and quadric decimation gets much cheaper when it removes a smaller share.
-``reduction_percent`` is always relative to the full-resolution surface: the decimation
-target is ``(1 - r/100) x`` (extracted triangles x the block's area factor), never fewer than
-``smooth.MIN_TRIANGLES``. Structures are meshed in parallel worker processes.
 
-Output is deterministic: each structure is processed independently and results are ordered
-by label id whatever the scheduling.
+Each mesh's ``voxel_stats`` carries ``maxDeviationVoxels`` / ``maxDeviationMm``, measured.
+Structures are meshed in parallel worker processes; a Fortran-ordered label map (nibabel's) is
+meshed through its C-ordered transposed view. Output is deterministic: each structure is
+processed independently and results are ordered by label id whatever the scheduling.
 """
 
 from __future__ import annotations
@@ -27,20 +33,47 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 
 import numpy as np
-from scipy import ndimage
+from scipy import ndimage, sparse
+from scipy.sparse import csgraph
+from scipy.spatial import cKDTree
 
 from ..colors import color_of
 from ..errors import InputError
 from ..progress import Progress, no_progress
+from .fidelity import boundary_deviation, enclosed_volume, fit_moments, is_closed_manifold
 from .model import StructureMesh
-from .smooth import compact, decimate, taubin_smooth, vertex_normals
-from .surface import iso_surface, voxel_surface
+from .smooth import (
+    MIN_TRIANGLES,
+    TAUBIN_ITERATIONS,
+    compact,
+    decimate,
+    taubin_smooth,
+    vertex_normals,
+)
+from .surface import ISO_LEVEL, iso_surface
 
 PRESAMPLE_MIN_REDUCTION = 50
 PRESAMPLE_MIN_VOXELS = 20_000
+PRESAMPLE_MAX_VOLUME_ERROR = 0.03
+#: Without smoothing, crops up to this many voxels are upsampled 2x (8x the memory); a larger
+#: one (a whole-body mask) is meshed on its own grid, unsmoothed, like the default's surface.
+UPSAMPLE_MAX_VOXELS = 32_000_000
+
+#: The default decimation keeps every mesh within this many voxels of the voxel boundary
+#: (measured, ``fidelity.boundary_deviation``), taking the smallest of these shares of the
+#: triangles that does.
+TOLERANCE_VOXELS = 0.5
+TOLERANCE_RUNGS = (0.03, 0.06, 0.1, 0.18, 0.3, 0.5, 0.75)
+#: Pieces of a structure with fewer voxels are not smoothed.
+SMOOTHING_MIN_PIECE_VOXELS = 8
+#: With an explicit reduction: the requested triangle count, then these multiples of it.
+OVERRIDE_RETRIES = (1.0, 1.1, 1.25, 1.5, 2.0)
+#: Smoothing moves no vertex farther than this (voxels of the smallest edge) from where
+#: marching cubes put it, on the voxel boundary.
+SMOOTHING_LIMIT_VOXELS = 0.3
 
 _LABELS: np.ndarray | None = None  # the label map, inherited by forked workers
 _INTENSITY: np.ndarray | None = None
@@ -52,11 +85,12 @@ def extract_meshes(
     classes: dict[int, str],
     *,
     smoothing: bool = True,
-    reduction_percent: int = 90,
+    reduction_percent: int | None = None,
     progress: Progress = no_progress,
     workers: int | None = None,
     background: Callable[[], None] | None = None,
     intensity: np.ndarray | None = None,
+    boxes: list[tuple[slice, ...] | None] | None = None,
 ) -> list[StructureMesh]:
     """One closed, outward-wound surface per label present in ``labels``, ordered by label.
 
@@ -65,21 +99,34 @@ def extract_meshes(
     a 2-core machine keeps both cores busy without threads running while workers fork.
     ``intensity``: the scan on the same grid; each mesh's ``voxel_stats`` then carries the
     intensity sum and sum of squares inside the structure (measured on the same crop).
+    ``boxes``: ``label_boxes(labels)`` where the caller already has them (not searched again).
     """
     if labels.ndim != 3:
         raise InputError("a label map must be 3D", code="not_3d")
-    if not 0 <= int(reduction_percent) <= 99:
+    if reduction_percent is not None and not 0 <= int(reduction_percent) <= 99:
         raise InputError("reduction_percent must be an integer from 0 to 99", code="invalid_options")
     affine = np.asarray(affine, dtype=np.float64)
     if intensity is not None and intensity.shape != labels.shape:
         raise InputError("the intensity volume and the label map differ in shape", code="label_map_mismatch")
-    boxes = ndimage.find_objects(labels)
+    if boxes is None:
+        boxes = label_boxes(labels, workers)
+    # nibabel hands back Fortran-ordered voxels: mesh the C-ordered transposed view (no copy)
+    # with the affine's columns reversed, and report box and centroid in the caller's axes
+    transposed = _fortran_ordered(labels)
+    if transposed:
+        labels, affine = labels.T, affine[:, [2, 1, 0, 3]]
+        intensity = None if intensity is None else intensity.T
+        boxes = [None if box is None else box[::-1] for box in boxes]
     jobs = [
-        _Job(label, box, smoothing, int(reduction_percent), affine)
+        _Job(label, box, smoothing, None if reduction_percent is None else int(reduction_percent), affine)
         for label, box in enumerate(boxes, start=1)
         if box is not None
     ]
     results = _run(labels, intensity, jobs, _worker_count(workers, len(jobs)), progress, background)
+    if transposed:
+        for result in results.values():
+            result[3]["box"] = result[3]["box"][::-1]
+            result[3]["centroidIndex"] = result[3]["centroidIndex"][::-1]
     return [
         StructureMesh(
             label=job.label,
@@ -92,6 +139,43 @@ def extract_meshes(
         )
         for job in jobs
     ]
+
+
+#: Label maps smaller than this are searched for bounding boxes in one piece.
+THREADED_BOXES_MIN_VOXELS = 8_000_000
+
+
+def label_boxes(labels: np.ndarray, threads: int | None = None) -> list[tuple[slice, ...] | None]:
+    """``scipy.ndimage.find_objects(labels)``: per label 1..max, its bounding box or None.
+
+    Searched over the C-ordered view (a Fortran-ordered map's transpose: no copy, memory read
+    in order) and, for a large map, in ``threads`` slabs at once (default: the CPUs this
+    process may use; ``find_objects`` releases the GIL), the slabs' boxes merged.
+    """
+    if _fortran_ordered(labels):
+        return [None if box is None else box[::-1] for box in label_boxes(labels.T, threads)]
+    threads = _worker_count(threads, labels.shape[0]) if labels.ndim else 1
+    if threads <= 1 or labels.size < THREADED_BOXES_MIN_VOXELS:
+        return ndimage.find_objects(labels)
+    starts = np.linspace(0, labels.shape[0], threads + 1).astype(int)
+    with ThreadPoolExecutor(threads) as pool:
+        found = list(pool.map(lambda a, b: ndimage.find_objects(labels[a:b]), starts[:-1], starts[1:]))
+    boxes: list[tuple[slice, ...] | None] = []
+    for index in range(max(len(part) for part in found)):
+        hits = [(start, part[index]) for start, part in zip(starts[:-1], found, strict=True)
+                if index < len(part) and part[index] is not None]
+        if not hits:
+            boxes.append(None)
+            continue
+        first = slice(min(s + box[0].start for s, box in hits), max(s + box[0].stop for s, box in hits))
+        rest = [slice(min(box[axis].start for _, box in hits), max(box[axis].stop for _, box in hits))
+                for axis in range(1, labels.ndim)]
+        boxes.append((first, *rest))
+    return boxes
+
+
+def _fortran_ordered(array: np.ndarray) -> bool:
+    return array.flags.f_contiguous and not array.flags.c_contiguous
 
 
 class _Job:
@@ -128,38 +212,218 @@ def presample_factors(affine: np.ndarray, reduction_percent: int = 90) -> tuple[
     return tuple(int(max(1, np.floor(cell / s + 0.5))) for s in spacing)  # type: ignore[return-value]
 
 
-def mesh_structure(labels: np.ndarray, job: _Job, intensity: np.ndarray | None = None):
-    """(vertices float32 world mm, faces int32 outward, normals float32, voxel stats)."""
+def mesh_structure(labels: np.ndarray, job: _Job, intensity: np.ndarray | None = None, *, presample: bool = True):
+    """(vertices float32 world mm, faces int32 outward, normals float32, voxel stats).
+
+    A presampled surface that misses the voxel volume by more than
+    ``PRESAMPLE_MAX_VOLUME_ERROR`` (a structure of many fragments smaller than a block, which
+    the block mean loses) is made again at full resolution.
+    """
     mask = labels[job.box] == job.label
     start = np.array([s.start for s in job.box], dtype=np.float64)
     stats = crop_statistics(mask, start, None if intensity is None else intensity[job.box])
     stats["box"] = [[s.start, s.stop] for s in job.box]
-    voxels = stats["voxelCount"]
+    axes, voxels = job.affine[:3, :3], stats["voxelCount"]
+    padded = np.pad(mask, 1)
     factors = (1, 1, 1)
-    if job.smoothing and job.reduction_percent >= PRESAMPLE_MIN_REDUCTION and voxels >= PRESAMPLE_MIN_VOXELS:
+    override = job.reduction_percent is not None
+    if presample and job.smoothing and override and job.reduction_percent >= PRESAMPLE_MIN_REDUCTION and voxels >= PRESAMPLE_MIN_VOXELS:
         factors = presample_factors(job.affine, job.reduction_percent)
-    if not job.smoothing:
-        vertices, faces = voxel_surface(np.pad(mask, 1))
-        index = vertices - 1.0 + start
+    if not job.smoothing and padded.size <= UPSAMPLE_MAX_VOXELS:
+        # a 2x finer grid puts marching cubes' vertices on the voxel faces: the voxel boundary
+        # with every edge bevelled by a quarter voxel, and a 2-manifold even where voxels touch
+        # only along an edge or at a corner (the plain voxel boundary is not there)
+        fine = padded.repeat(2, 0).repeat(2, 1).repeat(2, 2).view(np.uint8)
+        vertices, faces = iso_surface(fine)
+        inside = _inside_ends(fine, vertices) // 2
+        index = vertices / 2.0 - 0.25
     elif factors == (1, 1, 1):
-        vertices, faces = iso_surface(np.pad(mask, 1).astype(np.float32))
-        index = vertices - 1.0 + start
+        vertices, faces = iso_surface(padded.view(np.uint8))
+        inside = _inside_ends(padded, vertices)
+        index = vertices
     else:
-        field = _block_mean(mask, factors)
-        vertices, faces = iso_surface(np.pad(field, 1))
+        field = np.pad(_block_mean(mask, factors), 1)
+        vertices, faces = iso_surface(field)
         f = np.asarray(factors, dtype=np.float64)
-        index = (vertices - 1.0) * f + (f - 1.0) / 2.0 + start
-    world = index @ job.affine[:3, :3].T + job.affine[:3, 3]
-    if np.linalg.det(job.affine[:3, :3]) < 0:
+        index = (vertices - 1.0) * f + (f - 1.0) / 2.0 + 1.0
+        inside = None  # blocks, not voxels: one fit for the whole structure
+    world = (index - 1.0 + start) @ axes.T + job.affine[:3, 3]
+    if np.linalg.det(axes) < 0:
         faces = faces[:, ::-1]  # a mirroring affine turns outward winding inward: undo it
-    world, faces = compact(world, faces)
+    if inside is None:
+        world, faces = compact(world, faces)
+    else:
+        both, faces = compact(np.hstack([world, inside]), faces)
+        world, inside = both[:, :3], both[:, 3:].astype(np.int64)
     full_resolution = len(faces) * float(np.prod(factors)) ** (2.0 / 3.0)
+    voxel_mm = float(np.linalg.norm(axes, axis=0).min())
+    parts = _Parts(padded, world, faces, inside, job.affine, start, voxel_mm, (voxels, stats["centroidIndex"]))
     if job.smoothing:
-        world = taubin_smooth(world, faces)
-    if job.reduction_percent > 0:
-        world, faces = decimate(world, faces, round(full_resolution * (100 - job.reduction_percent) / 100))
+        # a presampled field is already low-pass filtered by its block mean: half the passes
+        iterations = TAUBIN_ITERATIONS if factors == (1, 1, 1) else TAUBIN_ITERATIONS // 2
+        smoothed = constrained(world, taubin_smooth(world, faces, iterations), SMOOTHING_LIMIT_VOXELS * voxel_mm)
+        # a piece of a few voxels has no shape to smooth out, only volume to lose
+        tiny = parts.voxel_counts[parts.reference[1]] < SMOOTHING_MIN_PIECE_VOXELS
+        world = np.where(tiny[:, None], world, smoothed)
+    to_index = np.linalg.inv(axes)
+
+    def deviation(points: np.ndarray, triangles: np.ndarray) -> tuple[float, float]:
+        # the default's tolerance holds for face centres too; an explicit reduction promises
+        # none, and its report measures the vertices only (a third of the samples)
+        samples = points if override else np.concatenate([points, points[triangles].mean(axis=1)])
+        return boundary_deviation((samples - job.affine[:3, 3]) @ to_index.T - start + 1.0, padded, axes)
+
+    if override:
+        # the requested count; where fast-simplification's result is not a closed 2-manifold
+        # (it does not check for that), a little less reduction
+        target = round(full_resolution * (100 - job.reduction_percent) / 100)
+        rungs = [] if job.reduction_percent == 0 else [max(round(target * f), min(MIN_TRIANGLES, len(faces))) for f in OVERRIDE_RETRIES]
+    else:
+        rungs = [round(len(faces) * keep) for keep in TOLERANCE_RUNGS]
+    tolerance = None if override else TOLERANCE_VOXELS
+    world, faces, worst = _decimate_within(world, faces, rungs, parts, deviation, tolerance)
+    if factors != (1, 1, 1):
+        volume = enclosed_volume(world, faces)
+        if abs(volume - parts.volumes[0]) > PRESAMPLE_MAX_VOLUME_ERROR * parts.volumes[0]:
+            return mesh_structure(labels, job, intensity, presample=False)
+    stats["maxDeviationVoxels"], stats["maxDeviationMm"] = worst
     normals = vertex_normals(world, faces)
     return world.astype(np.float32), faces.astype(np.int32), normals.astype(np.float32), stats
+
+
+def constrained(before: np.ndarray, after: np.ndarray, limit: float) -> np.ndarray:
+    """``after``, with each vertex moved at most ``limit`` from ``before`` (3D Slicer's
+    constrained smoothing: a thin structure keeps its course instead of its chord)."""
+    moved = after - before
+    length = np.linalg.norm(moved, axis=1)
+    scale = np.minimum(1.0, limit / np.maximum(length, 1e-12))
+    return before + moved * scale[:, None]
+
+
+class _Parts:
+    """Volume and centroid are fitted per connected piece of the surface, each against its own
+    voxels: marching cubes shrinks a one-voxel fragment to a sixth while the body of a rib keeps
+    most of its volume, so one common offset would leave the fragments too small and the
+    centroid pulled towards the body.
+
+    ``inside``: per vertex, the padded-crop voxel on the inside end of its grid edge; None
+    for a presampled surface (blocks, not voxels), fitted as one piece.
+    """
+
+    def __init__(self, padded, vertices, faces, inside, affine, start, voxel_mm, whole):
+        """``whole``: the structure's (voxel count, centroid index), used when it is one piece."""
+        self.voxel_mm = voxel_mm
+        voxel_mm3 = abs(float(np.linalg.det(affine[:3, :3])))
+        self.reference = (vertices, np.zeros(len(vertices), np.int64))
+        components, count = (None, 1) if inside is None else ndimage.label(padded)  # 6-connected, as marching cubes joins voxels
+        if count == 1:
+            self.voxel_counts = np.array([whole[0]])
+            self.volumes = np.array([whole[0] * voxel_mm3])
+            self.centroids = (affine[:3, :3] @ np.asarray(whole[1]) + affine[:3, 3])[None]
+            return
+        pieces, piece_of = _pieces(vertices, faces)
+        component_of = components[tuple(inside.T)].astype(np.int64) - 1
+        where = np.nonzero(components)
+        ids = components[where] - 1
+        counts = np.bincount(ids, minlength=count).astype(np.float64)
+        centres = np.stack([np.bincount(ids, where[axis], minlength=count) for axis in range(3)], axis=1) / counts[:, None]
+        # each voxel component belongs to the piece its surface vertices are in
+        pairs = np.unique(np.stack([component_of, piece_of], axis=1)[component_of >= 0], axis=0)
+        first = np.unique(pairs[:, 0], return_index=True)[1]
+        component, piece = pairs[first, 0], pairs[first, 1]
+        weights = np.bincount(piece, counts[component], minlength=pieces)
+        self.voxel_counts = weights
+        self.volumes = weights * voxel_mm3
+        weighted = np.stack([np.bincount(piece, counts[component] * centres[component, axis], minlength=pieces) for axis in range(3)], axis=1)
+        self.centroids = (weighted / np.maximum(weights, 1)[:, None] - 1.0 + start) @ affine[:3, :3].T + affine[:3, 3]
+        self.reference = (vertices, piece_of)
+
+    def fit(self, vertices: np.ndarray, faces: np.ndarray, *, extracted: bool = False) -> np.ndarray:
+        """Vertices with each piece's volume and centroid fitted (``fit_moments``);
+        ``extracted``: the extracted surface's vertices (moved, not decimated)."""
+        part = None
+        if len(self.volumes) > 1:
+            part = self.reference[1] if extracted else self._pieces_of(vertices, faces)
+        return fit_moments(vertices, faces, self.volumes, self.centroids, self.voxel_mm, part)
+
+    def restore_missing(self, points, triangles, world, faces):
+        """Decimation can collapse a piece of a few voxels to nothing: put back, as extracted,
+        every piece the decimated mesh lost."""
+        if len(self.volumes) == 1:
+            return points, triangles
+        present = np.unique(self._pieces_of(points, triangles)[triangles[:, 0]])
+        lost = np.setdiff1d(np.arange(len(self.volumes)), present)
+        if len(lost) == 0:
+            return points, triangles
+        taken = faces[np.isin(self.reference[1][faces[:, 0]], lost)]
+        used = np.unique(taken)
+        remap = np.zeros(len(world), np.int64)
+        remap[used] = np.arange(len(used)) + len(points)
+        return np.concatenate([points, world[used]]), np.concatenate([triangles, remap[taken]])
+
+    def _pieces_of(self, vertices, faces) -> np.ndarray:
+        """Per vertex piece of the extracted surface (decimation keeps pieces apart), through
+        the nearest extracted vertex of each connected piece."""
+        reference, reference_piece = self.reference
+        pieces, piece_of = _pieces(vertices, faces)
+        first = np.unique(piece_of, return_index=True)[1]
+        return reference_piece[cKDTree(reference).query(vertices[first])[1]][piece_of]
+
+
+def _pieces(vertices, faces) -> tuple[int, np.ndarray]:
+    graph = sparse.coo_matrix((np.ones(faces.size), (faces.ravel(), np.roll(faces, 1, axis=1).ravel())), shape=(len(vertices),) * 2)
+    return csgraph.connected_components(graph, directed=False)
+
+
+def _inside_ends(field: np.ndarray, vertices: np.ndarray) -> np.ndarray:
+    """Per marching-cubes vertex, the grid point on the inside end of the edge it lies on."""
+    low = np.floor(vertices).astype(np.int64)
+    high = low + ((vertices - low) > 1e-6)
+    low_inside = field[tuple(low.T)] > ISO_LEVEL
+    return np.where(low_inside[:, None], low, high)
+
+
+def _decimate_within(world, faces, rungs, parts, deviation, tolerance):
+    """The coarsest rung (triangle count, coarse to fine) whose decimated mesh is a closed
+    2-manifold within ``tolerance`` voxels of the voxel boundary, or within the undecimated
+    surface's own deviation where smoothing alone went past it; else the undecimated mesh.
+
+    With a tolerance the rungs are bisected (a finer rung is assumed to pass where a coarser
+    one does: three or so decimations instead of seven); without one, the first closed rung.
+    """
+    rungs = [r for r in rungs if r < len(faces)]
+    kept = None
+    if tolerance is not None and rungs:
+        kept = parts.fit(world, faces, extracted=True)
+        tolerance = max(tolerance, deviation(kept, faces)[0])
+
+    def attempt(rung):
+        points, triangles = parts.restore_missing(*decimate(world, faces, rung), world, faces)
+        if not is_closed_manifold(triangles):
+            return None
+        points = parts.fit(points, triangles)
+        worst = deviation(points, triangles)
+        return (points, triangles, worst) if tolerance is None or worst[0] <= tolerance else None
+
+    best = None
+    if tolerance is None:
+        for rung in rungs:
+            best = attempt(rung)
+            if best is not None:
+                break
+    else:
+        low, high = 0, len(rungs)  # the answer's index lies in [low, high]; high = none passes
+        while low < high:
+            middle = (low + high) // 2
+            result = attempt(rungs[middle])
+            if result is None:
+                low = middle + 1
+            else:
+                best, high = result, middle
+    if best is not None:
+        return best
+    world = parts.fit(world, faces, extracted=True) if kept is None else kept
+    return world, faces, deviation(world, faces)
 
 
 def crop_statistics(mask: np.ndarray, start: np.ndarray, values: np.ndarray | None) -> dict:
@@ -194,7 +458,7 @@ def _small_integers(values: np.ndarray) -> bool:
 
 def _block_mean(mask: np.ndarray, factors: tuple[int, int, int]) -> np.ndarray:
     """Fraction of each factors-sized block that is inside (blocks past the edge count as 0)."""
-    padded_shape = [-(-n // f) * f for n, f in zip(mask.shape, factors)]
+    padded_shape = [-(-n // f) * f for n, f in zip(mask.shape, factors, strict=True)]
     dtype = np.uint8 if int(np.prod(factors)) <= 255 else np.uint16
     total = np.zeros(padded_shape, dtype)
     total[: mask.shape[0], : mask.shape[1], : mask.shape[2]] = mask

@@ -11,7 +11,9 @@ TAUBIN_LAMBDA = 0.5
 TAUBIN_MU = -0.53
 TAUBIN_ITERATIONS = 10  # lambda/mu pairs
 
-#: Decimation never takes a structure below this many triangles (or below what it has).
+#: An explicit ``reduction_percent`` never takes a structure below this many triangles (or
+#: below what it has). The default, tolerance-bound decimation needs no floor: the tolerance
+#: decides how coarse a structure may get.
 MIN_TRIANGLES = 200
 
 
@@ -45,7 +47,7 @@ def decimate(vertices: np.ndarray, faces: np.ndarray, target_triangles: int) -> 
     """Quadric-error decimation (fast-simplification) down to about ``target_triangles``."""
     import fast_simplification
 
-    target = max(int(target_triangles), min(MIN_TRIANGLES, len(faces)))
+    target = max(int(target_triangles), 4)
     if target >= len(faces):
         return vertices, faces
     points, triangles = fast_simplification.simplify(
@@ -53,7 +55,24 @@ def decimate(vertices: np.ndarray, faces: np.ndarray, target_triangles: int) -> 
         np.ascontiguousarray(faces, dtype=np.int32),
         target_count=target,
     )
-    return compact(points, triangles.astype(np.int64))
+    return compact(*_without_doubled_faces(points, triangles.astype(np.int64)))
+
+
+def _without_doubled_faces(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Drop every face whose three vertices another face also has.
+
+    Collapsing edges across a sliver can leave two faces on the same three vertices, back to
+    back: a zero-volume pillow, or four faces on one edge. Removing both copies closes the
+    surface again in the common case; what is still not a 2-manifold is caught by the caller.
+    """
+    corners = np.sort(faces, axis=1)
+    n = int(faces.max(initial=0)) + 1
+    if n < 2_000_000:  # one int64 key per face (n^3 fits): much faster than unique rows
+        key = (corners[:, 0] * n + corners[:, 1]) * n + corners[:, 2]
+        _, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
+    else:
+        _, inverse, counts = np.unique(corners, axis=0, return_inverse=True, return_counts=True)
+    return vertices, faces[counts[inverse.ravel()] == 1]
 
 
 def compact(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

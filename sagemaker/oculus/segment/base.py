@@ -13,6 +13,12 @@ from ..volume import Volume
 
 @dataclass(frozen=True)
 class SegmentOptions:
+    """What a segmentation engine is asked for; built by ``ProcessOptions.segment_options``.
+
+    Inside the engines ``task`` is always TotalSegmentator's task (its ``totalseg_task`` in the
+    job's options), never the job's task (``totalseg``/``mesh``/``classify``).
+    """
+
     task: str = "total"  # TotalSegmentator task: total, total_mr, ...
     fast: bool = False
     fastest: bool = False
@@ -50,6 +56,9 @@ class Segmentation:
     classes: dict[int, str]  # label id -> structure name (TotalSegmentator's names)
     engine: EngineInfo
     warnings: list[str] = field(default_factory=list)
+    # per label 1..max its bounding box (``mesh.extract.label_boxes``) where the engine already
+    # searched the map for them, so the mesher does not search it again; else None
+    boxes: list | None = None
 
 
 class SegmentationEngine(Protocol):

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from ..errors import InputError
+from ..options import ENGINE_CHOICES
 from .base import SegmentationEngine, SegmentOptions
 from .threshold import ThresholdEngine
 from .totalseg import TotalSegmentatorEngine, weights_available, weights_missing_error
-
-ENGINE_CHOICES = ("auto", "totalsegmentator", "threshold")
 
 
 def select_engine(requested: str, options: SegmentOptions) -> tuple[SegmentationEngine, str]:
@@ -21,7 +20,7 @@ def select_engine(requested: str, options: SegmentOptions) -> tuple[Segmentation
     if requested not in ENGINE_CHOICES:
         raise InputError(
             f"Unknown engine '{requested}': use one of {', '.join(ENGINE_CHOICES)}.",
-            code="invalid_option",
+            code="invalid_options",
         )
     if requested == "threshold":
         note = "Threshold engine requested; structures are approximate."

@@ -4,6 +4,10 @@ Hounsfield thresholds plus connected components give body surface, skeleton, lef
 lung and the central airway (trachea and main bronchi). Structures are approximate: in
 contrast-enhanced CT, contrast-filled heart chambers and vessels (> 250 HU) count as skeleton;
 lungs include their vessels. Every output says so through the engine note.
+
+Scans that are not CT (MR, or intensities that are not Hounsfield units) get the body outline
+only: an Otsu foreground threshold, its largest component, holes filled, and a warning that
+says no organs were segmented.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage as ndi
 
-from ..errors import InputError, SegmentationError
+from ..errors import SegmentationError
 from ..progress import Progress, no_progress
 from ..volume import Volume
 from .base import EngineInfo, Segmentation, SegmentOptions
@@ -94,22 +98,47 @@ def largest_component(mask: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------- the structures
 
 
-def looks_like_ct(volume: Volume) -> None:
-    """Refuse volumes whose intensities are not Hounsfield units (e.g. MR)."""
+def not_ct_reason(volume: Volume) -> str | None:
+    """Why this volume's intensities are not CT Hounsfield units (e.g. MR), or None for CT."""
     if volume.modality and volume.modality.upper() not in ("CT",):
-        raise InputError(
-            f"The threshold engine works on CT only; this scan is {volume.modality}.", code="not_ct"
-        )
+        return f"it is {volume.modality}"
     sample = np.asarray(volume.data[::2, ::2, ::2], dtype=np.float32)
     low, high = np.percentile(sample, [0.5, 99.5])
     soft_tissue = float(np.mean((sample > -200) & (sample < 200)))
     if low > -500 or high > 4000 or low < -3100 or soft_tissue < 0.05:
-        raise InputError(
-            "The intensities of this scan are not CT Hounsfield units (no air near -1000 HU and "
-            "soft tissue near 0 HU), so the threshold engine cannot segment it. Use an MR task "
-            "of TotalSegmentator for MR scans.",
-            code="not_ct",
-        )
+        return "its intensities are not Hounsfield units (no air near -1000, no soft tissue near 0)"
+    return None
+
+
+FOREGROUND_FRACTION = 0.1  # of the robust intensity range: MR background is near its low end
+BODY_ONLY_WARNING = (
+    "This scan is not CT: {reason}. Only the body outline is available from the fallback "
+    "engine; organs need TotalSegmentator's MR task (total_mr)."
+)
+
+
+def foreground_body_mask(data: np.ndarray, spacing, axis: int) -> np.ndarray:
+    """Body outline of a non-CT scan: voxels above ``FOREGROUND_FRACTION`` of the robust
+    intensity range (2nd-98th percentile, as FSL's BET does), the largest component, small gaps
+    closed and holes filled (dark bone, fat or air inside the body belong to it).
+
+    Otsu's threshold was tried and is too high for MR: dark tissue (cortical bone, muscle in
+    some sequences) breaks the outer ring and the body falls apart on some slices.
+    """
+    values = np.asarray(data, dtype=np.float32)
+    low, high = np.percentile(values[::2, ::2, ::2], [2, 98])
+    if high <= low:
+        raise SegmentationError("This scan is blank (one intensity throughout): no body to outline.",
+                                code="empty_segmentation")
+    threshold = low + FOREGROUND_FRACTION * (high - low)
+    radius = iterations_for(TABLE_GAP_MM / 2, spacing)
+    foreground = ndi.binary_opening(values > threshold, iterations=1)
+    body = largest_component(foreground)
+    if not body.any():
+        raise SegmentationError("No body found in this scan (no foreground above the background).",
+                                code="empty_segmentation")
+    body = ndi.binary_closing(body, iterations=radius, border_value=0) | body
+    return ndi.binary_fill_holes(fill_holes_per_slice(body, axis))
 
 
 def body_mask(hu: np.ndarray, spacing, axis: int) -> np.ndarray:
@@ -287,16 +316,30 @@ class ThresholdEngine:
     def segment(
         self, volume: Volume, options: SegmentOptions | None = None, progress: Progress = no_progress
     ) -> Segmentation:
-        looks_like_ct(volume)
-        labels, warnings = self.label_map(volume, progress)
+        info = self.info()
+        reason = not_ct_reason(volume)
+        if reason is None:
+            labels, warnings = self.label_map(volume, progress)
+        else:
+            labels, warnings = self.body_only(volume, reason, progress)
+            info = EngineInfo(name=ENGINE_NAME, version=ENGINE_VERSION, task=None, degraded=True,
+                              note=f"{self.note} {warnings[0]}")
         present = {int(v) for v in np.unique(labels)} - {0}
         return Segmentation(
             labels=labels,
             affine=volume.affine.copy(),
             classes={i: CLASSES[i] for i in sorted(present)},
-            engine=self.info(),
+            engine=info,
             warnings=warnings,  # the loader's own warnings stay on the volume (report.input)
         )
+
+    @staticmethod
+    def body_only(volume: Volume, reason: str, progress: Progress = no_progress) -> tuple[np.ndarray, list[str]]:
+        """A non-CT scan: the body outline alone, with the warning that says so."""
+        progress("segmenting", 5)
+        body = foreground_body_mask(volume.data, volume.spacing, axial_axis(volume.affine))
+        progress("segmenting", 100)
+        return np.where(body, np.uint8(BODY), np.uint8(0)), [BODY_ONLY_WARNING.format(reason=reason)]
 
     @staticmethod
     def label_map(volume: Volume, progress: Progress = no_progress) -> tuple[np.ndarray, list[str]]:

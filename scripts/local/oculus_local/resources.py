@@ -246,6 +246,11 @@ class ResourceBuilder:
         kwargs.setdefault("PoolName", kwargs.pop("UserPoolName", self.local_name(logical_id)))
         pool = self.client("cognito-idp").create_user_pool(**kwargs)["UserPool"]
         pool_id = pool["Id"]
+        if "SOFTWARE_TOKEN_MFA" in (props.get("EnabledMfas") or []):  # not a CreateUserPool field
+            self.client("cognito-idp").set_user_pool_mfa_config(
+                UserPoolId=pool_id, SoftwareTokenMfaConfiguration={"Enabled": True},
+                MfaConfiguration=props.get("MfaConfiguration", "OPTIONAL"),
+            )
         provider = f"cognito-idp.{self.r.region}.amazonaws.com/{pool_id}"
         self.r.refs[logical_id] = pool_id
         self.r.attrs.update({

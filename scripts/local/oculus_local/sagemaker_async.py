@@ -5,11 +5,13 @@ parameters in ``X-Amzn-SageMaker-*`` headers, 202 with ``InferenceId`` and the o
 locations) so the process function's unchanged boto3 call lands here. Requests queue; one
 worker at a time (MaxConcurrentInvocationsPerInstance=1) reads the manifest from S3, POSTs it
 to the inference server's ``/invocations``, stores the answer at the output or failure path
-and publishes SageMaker's success/error notification to the configured SNS topics.
+and publishes SageMaker's success/error notification to the configured SNS topics. An engine
+that dies mid-request fails it as SageMaker does (no retry here: the backend re-queues the job).
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import queue
@@ -28,6 +30,12 @@ from werkzeug.wrappers import Request, Response
 log = logging.getLogger("oculus_local.sagemaker")
 _HEADER = "X-Amzn-SageMaker-"
 DEFAULT_INVOCATION_TIMEOUT_S = 900  # SageMaker's default when the caller sets none
+#: how long the queue waits for the supervisor to bring a dead engine back (SageMaker: minutes)
+ENGINE_RESTART_WAIT_S = 240
+
+
+class EngineDiedError(Exception):
+    """The inference server dropped or refused the connection: no answer at all."""
 
 
 @dataclass(frozen=True)
@@ -208,7 +216,11 @@ class SageMakerAsyncStandIn:
         except Exception as exc:  # noqa: BLE001 - SageMaker reports an unreadable input as a failure
             self._fail(item, b"", f"ClientError: Failed to download data from {item.input_location}: {exc}")
             return
-        status, body, content_type = self._invoke_model(item, payload)
+        try:
+            status, body, content_type = self._invoke_model(item, payload)
+        except EngineDiedError as exc:
+            self._engine_died(item, exc)
+            return
         if 200 <= status < 300:
             self._store(item.output_location, body, content_type)
             self._notify(item, item.endpoint.success_topic, "Completed",
@@ -219,6 +231,25 @@ class SageMakerAsyncStandIn:
             reason = (f"ClientError: Received {side} error ({status}) from primary with message "
                       f"\"{body[:500].decode('utf-8', 'replace')}\". See the SageMaker Endpoint logs in your account for more information.")
             self._fail(item, body, reason, content_type)
+
+    def _engine_died(self, item: AsyncRequest, exc: EngineDiedError) -> None:
+        """As SageMaker: the request fails with its own text (no error body of the engine's), and
+        the next queued request waits while the container is restarted (the supervisor's job).
+        Retrying the job is the backend's (``service.apply_notification``), not ours."""
+        log.warning("inference %s: the engine died (%s)", item.inference_id, exc)
+        reason = (f"ServerError: Received server error (0) from primary with message \"{exc}\". "
+                  "See the SageMaker Endpoint logs in your account for more information.")
+        self._fail(item, reason.encode(), reason, "text/plain")
+        if not self._wait_for_engine(ENGINE_RESTART_WAIT_S):
+            log.error("the engine did not come back within %d s", ENGINE_RESTART_WAIT_S)
+
+    def _wait_for_engine(self, timeout_s: float) -> bool:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self._model_answers_ping():
+                return True
+            time.sleep(0.5)
+        return False
 
     def _invoke_model(self, item: AsyncRequest, payload: bytes) -> tuple[int, bytes, str]:
         request = urllib.request.Request(
@@ -231,9 +262,16 @@ class SageMakerAsyncStandIn:
                 return response.status, response.read(), response.headers.get("Content-Type", "application/json")
         except urllib.error.HTTPError as exc:
             return exc.code, exc.read(), exc.headers.get("Content-Type", "application/json")
-        except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+        except (ConnectionError, http.client.RemoteDisconnected) as exc:
+            raise EngineDiedError(str(exc)) from exc
+        except urllib.error.URLError as exc:
+            if isinstance(exc.reason, ConnectionError):
+                raise EngineDiedError(str(exc.reason)) from exc
             message = json.dumps({"message": f"the model did not answer: {exc}"}).encode()
-            return 500 if not isinstance(exc, TimeoutError) else 408, message, "application/json"
+            return 500, message, "application/json"
+        except TimeoutError as exc:
+            message = json.dumps({"message": f"the model did not answer in time: {exc}"}).encode()
+            return 408, message, "application/json"
 
     def _fail(self, item: AsyncRequest, body: bytes, reason: str, content_type: str = "application/json") -> None:
         self._store(item.failure_location, body, content_type)

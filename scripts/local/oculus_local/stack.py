@@ -31,6 +31,7 @@ from .event_sources import SqsPoller, discover_sqs_mappings
 from .functions import LocalFunction, discover_functions
 from .resources import LocalStack, ResourceBuilder
 from .sagemaker_async import SageMakerAsyncStandIn, read_async_endpoints
+from .supervisor import Supervisor
 from .template import Resolver, load_template
 from .web import WebApp
 
@@ -121,6 +122,7 @@ class LocalOculus:
         self.config = config
         self.moto: Any = None
         self.inference: subprocess.Popen | None = None
+        self.supervisor: Supervisor | None = None
         self.servers: list[tuple[str, Any, threading.Thread]] = []
         self.poller: SqsPoller | None = None
         self.standin: SageMakerAsyncStandIn | None = None
@@ -156,13 +158,16 @@ class LocalOculus:
         self._start_web()
         if cfg.start_inference:
             self._wait_for_inference()
+            self._supervise_inference()
 
     def stop(self) -> None:
+        if self.supervisor:
+            self.supervisor.stop()
         if self.poller:
             self.poller.stop()
         if self.standin:
             self.standin.stop()
-        for name, server, thread in reversed(self.servers):
+        for _name, server, thread in reversed(self.servers):
             server.shutdown()
             thread.join(timeout=5)
         self.servers.clear()
@@ -214,6 +219,9 @@ class LocalOculus:
         return Path(os.environ.get("TOTALSEG_WEIGHTS_PATH") or self.totalseg_home() / "nnunet" / "results")
 
     def _start_inference_server(self) -> None:
+        self.inference = self._spawn_inference()
+
+    def _spawn_inference(self) -> subprocess.Popen:
         cfg = self.config
         command = cfg.inference_command or [
             str(Path(sys.executable).parent / "oculus"), "serve",
@@ -229,9 +237,21 @@ class LocalOculus:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(log_path, "ab") as log_file:
             # Its own session, so a Ctrl-C in this terminal reaches it only through us.
-            self.inference = subprocess.Popen(command, env=env, stdout=log_file, stderr=subprocess.STDOUT,
-                                              cwd=cfg.repo_root, start_new_session=True)
-        log.info("inference server pid %d (log: %s)", self.inference.pid, log_path)
+            process = subprocess.Popen(command, env=env, stdout=log_file, stderr=subprocess.STDOUT,
+                                       cwd=cfg.repo_root, start_new_session=True)
+        log.info("inference server pid %d (log: %s)", process.pid, log_path)
+        return process
+
+    def _supervise_inference(self) -> None:
+        """Health-check the server and restart it when it dies, as SageMaker does its container."""
+        assert self.inference
+        self.supervisor = Supervisor(self._spawn_inference, self.config.url(self.config.ports.inference) + "/ping",
+                                     on_restart=self._inference_restarted)
+        self.supervisor.start(self.inference)
+
+    def _inference_restarted(self, process: subprocess.Popen) -> None:
+        self.inference = process
+        self._write_state()
 
     def _stop_inference_server(self) -> None:
         if self.inference is None or self.inference.poll() is not None:
@@ -377,6 +397,9 @@ class LocalOculus:
             "ApiUrl": f"{cfg.url(cfg.ports.api)}/{self._stage()}/",
             "Region": cfg.region,
             "CognitoEndpoint": cfg.url(cfg.ports.moto),
+            # moto answers SRP without checking the proof (any password would sign in), so the
+            # web app signs in with USER_PASSWORD_AUTH here; on AWS it uses SRP (the default).
+            "AuthFlow": "USER_PASSWORD_AUTH",
             "MotoEndpoint": cfg.url(cfg.ports.moto),
             "WebUrl": cfg.url(cfg.ports.web),
             "InferenceUrl": cfg.url(cfg.ports.inference),
@@ -385,8 +408,13 @@ class LocalOculus:
         self.outputs.update(outputs)
         cfg.state_dir.mkdir(parents=True, exist_ok=True)
         (cfg.state_dir / "outputs.json").write_text(json.dumps(outputs, indent=2) + "\n")
+        self._write_state()
+
+    def _write_state(self) -> None:
+        cfg = self.config
         (cfg.state_dir / "state.json").write_text(json.dumps({
             "pid": os.getpid(), "inferencePid": self.inference.pid if self.inference else None,
+            "inferenceRestarts": self.supervisor.restarts if self.supervisor else 0,
             "ports": vars(cfg.ports), "host": cfg.host,
         }, indent=2) + "\n")
 

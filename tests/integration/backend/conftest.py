@@ -5,12 +5,14 @@ template's own routes (with Cognito claims), handed to the real handlers."""
 from __future__ import annotations
 
 import base64
+import fnmatch
 import importlib.util
 import json
 import re
 import socket
 import sys
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -136,6 +138,76 @@ def handlers(backend_env) -> dict[str, ModuleType]:
     return {name: _load_module(name) for name in ("upload", "process", "jobs", "health", "results")}
 
 
+# ------------------------------------------------------------------ IAM as AWS would enforce it
+class CallRecorder:
+    """Every AWS call a handler makes while a test runs it, held to its function's rows in
+    ``oculus_shared.permissions`` (which test_permissions.py holds to template.yaml): a call
+    the role would not be granted on AWS fails the test here, although moto allowed it."""
+
+    def __init__(self) -> None:
+        self.function: str | None = None
+        self.calls: list[tuple[str, str, dict[str, Any]]] = []
+
+    def hook(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+        from botocore import xform_name
+
+        if self.function:
+            self.calls.append((model.service_model.service_name, xform_name(model.name), dict(params)))
+
+    @contextmanager
+    def within(self, function: str):
+        self.function, self.calls = function, []
+        try:
+            yield
+        finally:
+            self.function = None
+        self.check(function, self.calls)
+
+    @staticmethod
+    def resources(service: str, operation: str, params: dict[str, Any]) -> list[str]:
+        if service == "s3":
+            assert params["Bucket"] == BUCKET, params
+            if operation == "head_bucket":
+                return ["DataBucket"]
+            if operation == "list_objects_v2":
+                return [f"DataBucket?prefix={params.get('Prefix', '')}"]
+            if operation == "delete_objects":
+                return [f"DataBucket/{o['Key']}" for o in params["Delete"]["Objects"]]
+            return [f"DataBucket/{params['Key']}"]
+        if service == "dynamodb":
+            table = {TABLE: "JobTable", IDEMPOTENCY_TABLE: "IdempotencyTable"}[params["TableName"]]
+            return [f"{table}/index/{params['IndexName']}" if params.get("IndexName") else table]
+        return ["Endpoint"]  # sagemaker, sagemaker-runtime
+
+    def check(self, function: str, calls: list[tuple[str, str, dict[str, Any]]]) -> None:
+        from oculus_shared.permissions import FUNCTION_CALLS
+
+        rows = FUNCTION_CALLS[function]
+        for service, operation, params in calls:
+            for resource in self.resources(service, operation, params):
+                granted = any(
+                    # presigning emits the same event as the call it signs
+                    row.operation in (f"{service}.{operation}", f"{service}.presign:{operation}")
+                    and not row.action.startswith("kms:") and (
+                        resource.startswith(row.resource) if "?prefix=" in row.resource
+                        else fnmatch.fnmatchcase(resource, row.resource))
+                    for row in rows)
+                assert granted, f"{function} called {service}.{operation} on {resource}: no row in permissions.py"
+
+
+RECORDER = CallRecorder()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _record_aws_calls():
+    import boto3
+
+    boto3.setup_default_session()
+    boto3.DEFAULT_SESSION.events.register("provide-client-params", RECORDER.hook)
+    yield
+    boto3.DEFAULT_SESSION.events.unregister("provide-client-params", RECORDER.hook)
+
+
 # ------------------------------------------------------------------ resources from the template
 def _create_table(ddb: Any, props: dict[str, Any], name: str) -> None:
     kwargs: dict[str, Any] = {
@@ -167,6 +239,7 @@ class Aws:
     def stub(self, service: str) -> Any:
         """A botocore Stubber on the handlers' own cached client for ``service``."""
         from botocore.stub import Stubber
+
         from oculus_shared.aws import client
 
         if service not in self.stubbers:
@@ -179,6 +252,7 @@ class Aws:
 @pytest.fixture
 def aws(backend_env, moto_url, template, handlers):
     import boto3
+
     from oculus_shared import wiring
 
     requests.post(f"{moto_url}/moto-api/reset", timeout=10).raise_for_status()
@@ -248,10 +322,11 @@ class Api:
         body: Any = None,
         raw_body: str | None = None,
         query: dict[str, str] | None = None,
+        content_type: str = "application/json",
     ) -> Answer:
         route, params = self.route_for(method, path)
         text = raw_body if raw_body is not None else (json.dumps(body) if body is not None else None)
-        headers = {"Content-Type": "application/json", "Origin": ORIGIN}
+        headers = {"Content-Type": content_type, "Origin": ORIGIN}
         request_context: dict[str, Any] = {
             "requestId": str(uuid.uuid4()),
             "stage": "prod",
@@ -276,7 +351,8 @@ class Api:
             "body": text,
             "isBase64Encoded": False,
         }
-        answer = self.handlers[route.module].lambda_handler(event, Context())
+        with RECORDER.within(route.function):
+            answer = self.handlers[route.module].lambda_handler(event, Context())
         merged = dict(answer.get("headers") or {})
         for key, values in (answer.get("multiValueHeaders") or {}).items():
             merged[key] = values[-1]

@@ -107,7 +107,7 @@ def test_openapi_document_is_valid_current_and_covers_every_route(template):
     for route in routes_of(template):
         operation = doc["paths"][route.path][route.method.lower()]
         assert (operation["security"] == []) is (not route.authorized), route
-    check = subprocess.run([sys.executable, str(ROOT / "lambdas" / "openapi_doc.py"), "--check"], cwd=ROOT,
+    check = subprocess.run([sys.executable, str(ROOT / "scripts" / "openapi_doc.py"), "--check"], cwd=ROOT,
                            env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT / "layers" / "shared" / "python")},
                            capture_output=True, text=True, timeout=60)
-    assert check.returncode == 0, "docs/openapi.yaml is out of date: run lambdas/openapi_doc.py\n" + check.stderr
+    assert check.returncode == 0, "docs/openapi.yaml is out of date: run scripts/openapi_doc.py\n" + check.stderr

@@ -94,6 +94,19 @@ class Notifications:
             message["failureLocation"] = f"s3://{BUCKET}/{key}"
         self.aws.sns.publish(TopicArn=self.error, Message=json.dumps(message))
 
+    def publish_death(self, job_id: str, attempt: int) -> None:
+        """SageMaker's error notification for a container that died mid-job: the failure object
+        holds no error body of ours (here nothing; SageMaker's reason is in the message)."""
+        key = f"async/failures/{job_id}-{attempt}-error.out"
+        self.aws.s3.put_object(Bucket=BUCKET, Key=key, Body=b"")
+        message = json.loads(json.dumps(RECORDED_ERROR))
+        message["inferenceId"] = job_id
+        message["failureReason"] = ("ServerError: Received server error (0) from primary with message "
+                                    "\"Connection reset by peer\". See the SageMaker Endpoint logs.")
+        message["requestParameters"]["inputLocation"] = f"s3://{BUCKET}/async/requests/{job_id}.json"
+        message["failureLocation"] = f"s3://{BUCKET}/{key}"
+        self.aws.sns.publish(TopicArn=self.error, Message=json.dumps(message))
+
     def deliver(self, extra_bodies: tuple[str, ...] = ()) -> dict:
         messages = self.aws.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get("Messages", [])
         records = [
@@ -107,9 +120,10 @@ class Notifications:
                             "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
                             "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:results", "awsRegion": "us-east-1"})
         assert records, "nothing was delivered"
-        from .conftest import Context
+        from .conftest import RECORDER, Context
 
-        return self.handlers["results"].lambda_handler({"Records": records}, Context())
+        with RECORDER.within("ResultsFunction"):
+            return self.handlers["results"].lambda_handler({"Records": records}, Context())
 
 
 @pytest.fixture
@@ -142,9 +156,11 @@ def test_full_happy_path(api, aws, samples, notes):
     aws.stub("sagemaker-runtime").assert_no_pending_responses()
 
     manifest = json.loads(aws.s3.get_object(Bucket=BUCKET, Key=f"async/requests/{job_id}.json")["Body"].read())
+    upload_key = f"uploads/alice/{job_id}/input.nii.gz"  # neutral: the file name stays in the job record
     assert manifest == {
         "jobId": job_id, "task": "totalseg",
-        "input": f"s3://{BUCKET}/uploads/alice/{job_id}/ct.nii.gz",
+        "input": f"s3://{BUCKET}/{upload_key}",
+        "inputETag": aws.s3.head_object(Bucket=BUCKET, Key=upload_key)["ETag"],
         "output": f"s3://{BUCKET}/results/alice/{job_id}/",
         "options": {"device": "gpu", "fast": True, "reduction_percent": 80, "roi_subset": None,
                     "stl": True, "smoothing": True, "engine": "auto"},
@@ -192,7 +208,8 @@ def test_full_happy_path(api, aws, samples, notes):
     deleted = api.call("DELETE", f"/jobs/{job_id}")
     assert deleted.status == 200 and deleted.json["deleted"] is True
     assert api.call("GET", f"/jobs/{job_id}").status == 404
-    for prefix in (f"uploads/alice/{job_id}/", f"results/alice/{job_id}/", f"async/requests/{job_id}"):
+    for prefix in (f"uploads/alice/{job_id}/", f"results/alice/{job_id}/", f"async/requests/{job_id}",
+                   f"async/outputs/{job_id}"):  # the engine's answer (it holds file names) goes too
         assert aws.s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix).get("KeyCount", 0) == 0
     assert aws.ddb.get_item(TableName="oculus-jobs-test", Key={"jobId": {"S": job_id}}).get("Item") is None
 
@@ -213,13 +230,58 @@ def test_engine_error_notification_fails_the_job_with_its_code(api, aws, samples
     assert api.call("GET", f"/jobs/{job_id}").json["job"]["status"] == "failed"
 
 
-def test_error_without_a_readable_body_gets_a_generic_code(api, aws, samples, notes):
+def test_a_job_whose_engine_died_is_retried_once_then_fails_with_engine_died(api, aws, samples, notes):
+    job_id = uploaded_job(api, samples)
+    expect_invocation(aws, job_id)
+    assert api.call("POST", "/process/totalseg", body={"jobId": job_id}).status == 202
+    aws.s3.put_object(Bucket=BUCKET, Key=f"results/alice/{job_id}/progress.json",
+                      Body=b'{"stage": "segmenting", "percent": 40}')
+    assert api.call("GET", f"/jobs/{job_id}").json["job"]["status"] == "processing"
+
+    expect_invocation(aws, job_id)  # the retry; a second one would find no stubbed answer and fail the batch
+    notes.publish_death(job_id, 1)
+    notes.publish_death(job_id, 1)  # SNS/SQS deliver at least once: a copy of the same death
+    assert notes.deliver() == {"batchItemFailures": []}
+    aws.stub("sagemaker-runtime").assert_no_pending_responses()
+    job = api.call("GET", f"/jobs/{job_id}").json["job"]
+    assert (job["status"], job["stage"], job["progress"], job["error"]) == ("queued", "queued", 0, None)
+    item = aws.ddb.get_item(TableName="oculus-jobs-test", Key={"jobId": {"S": job_id}})["Item"]
+    assert item["retries"] == {"N": "1"}
+    manifest = json.loads(aws.s3.get_object(Bucket=BUCKET, Key=f"async/requests/{job_id}.json")["Body"].read())
+    assert manifest["jobId"] == job_id and manifest["task"] == "totalseg"
+    assert aws.s3.list_objects_v2(Bucket=BUCKET, Prefix=f"results/alice/{job_id}/").get("KeyCount", 0) == 0
+
+    notes.publish_death(job_id, 2)
+    assert notes.deliver() == {"batchItemFailures": []}
+    job = api.call("GET", f"/jobs/{job_id}").json["job"]
+    assert job["status"] == "failed" and job["error"]["code"] == "engine_died", job
+    assert "twice" in job["error"]["message"]
+
+    assert api.call("DELETE", f"/jobs/{job_id}").status == 200  # both deaths' objects go with the job
+    assert aws.s3.list_objects_v2(Bucket=BUCKET, Prefix=f"async/failures/{job_id}").get("KeyCount", 0) == 0
+
+
+def test_an_engine_reported_failure_is_never_retried(api, aws, samples, notes):
+    job_id = uploaded_job(api, samples, "slice.jpg")
+    expect_invocation(aws, job_id)
+    api.call("POST", "/process/classify", body={"jobId": job_id})
+    notes.publish_error(job_id, {"ok": False, "jobId": job_id,
+                                 "error": {"code": "not_a_scan", "message": "This image is not a brain MRI."}})
+    assert notes.deliver() == {"batchItemFailures": []}  # a retry would find no stubbed invocation
+    job = api.call("GET", f"/jobs/{job_id}").json["job"]
+    assert job["status"] == "failed" and job["error"]["code"] == "not_a_scan"
+
+
+def test_a_retried_job_completes(api, aws, samples, notes):
     job_id = uploaded_job(api, samples)
     expect_invocation(aws, job_id)
     api.call("POST", "/process/totalseg", body={"jobId": job_id})
-    notes.publish_error(job_id, None)
+    expect_invocation(aws, job_id)
+    notes.publish_death(job_id, 1)
     notes.deliver()
-    assert api.call("GET", f"/jobs/{job_id}").json["job"]["error"]["code"] == "inference_failed"
+    notes.publish_success(job_id, engine_success(job_id))
+    assert notes.deliver() == {"batchItemFailures": []}
+    assert api.call("GET", f"/jobs/{job_id}").json["job"]["status"] == "completed"
 
 
 def test_poison_and_unknown_notifications(api, aws, notes):
@@ -238,6 +300,29 @@ def test_repeated_identical_request_does_not_start_a_second_gpu_job(api, aws, sa
     aws.stub("sagemaker-runtime").assert_no_pending_responses()
     different = api.call("POST", "/process/totalseg", body={"jobId": job_id, "fast": True})
     assert different.status == 409 and different.error_code == "invalid_state"
+
+
+def test_the_caller_is_part_of_the_idempotency_key(api, aws, samples):
+    """Bob repeating Alice's exact request must not get Alice's cached 202 (Powertools'
+    idempotency record is keyed on the whole request, owner included): he gets the 404 of a
+    job he cannot see, and nothing is queued twice."""
+    job_id = uploaded_job(api, samples, user="alice")
+    expect_invocation(aws, job_id)
+    body = {"jobId": job_id, "fast": True}
+    assert api.call("POST", "/process/totalseg", user="alice", body=body).status == 202
+    theirs = api.call("POST", "/process/totalseg", user="bob", body=body)
+    assert theirs.status == 404 and theirs.error_code == "job_not_found", theirs.raw
+    aws.stub("sagemaker-runtime").assert_no_pending_responses()
+    assert api.call("POST", "/process/totalseg", user="alice", body=body).status == 202  # alice's replay
+
+
+def test_an_answer_that_does_not_fit_its_declared_response_is_a_500(api, aws, samples, handlers, monkeypatch):
+    job_id = uploaded_job(api, samples)
+    view = api.call("GET", f"/jobs/{job_id}").json["job"]
+    assert set(view) == set(__import__("oculus_shared.responses").responses.JobView.__annotations__)
+    monkeypatch.setattr(handlers["jobs"].service, "job_view", lambda *a: {**view, "status": "lost"})
+    answer = api.call("GET", f"/jobs/{job_id}")
+    assert answer.status == 500 and answer.error_code == "internal_error", answer.raw
 
 
 def test_processing_a_job_that_is_not_uploaded_is_refused(api, aws):
@@ -283,12 +368,13 @@ def test_a_task_the_input_cannot_feed_is_refused(api, aws, samples):
     assert api.call("POST", "/process/totalseg", body={"jobId": image}).error_code == "task_not_supported_for_input"
 
 
-def test_a_running_job_cannot_be_deleted(api, aws, samples):
+def test_deleting_a_running_job_cancels_it(api, aws, samples):
     job_id = uploaded_job(api, samples)
     expect_invocation(aws, job_id)
     api.call("POST", "/process/totalseg", body={"jobId": job_id})
     answer = api.call("DELETE", f"/jobs/{job_id}")
-    assert answer.status == 409 and answer.error_code == "job_busy"
+    assert answer.status == 200 and answer.json["deleted"] is True
+    assert api.call("GET", f"/jobs/{job_id}").status == 404
 
 
 def test_users_cannot_see_or_touch_each_others_jobs(api, aws, samples):

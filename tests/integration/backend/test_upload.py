@@ -31,7 +31,7 @@ def test_presigned_put_then_complete_marks_uploaded(api, aws, samples):
     job = done.json["job"]
     assert job["status"] == "uploaded"
     assert job["input"] == {"filename": "example ct.nii.gz", "size": len(data), "format": "nifti1-gz"}
-    stored = aws.s3.get_object(Bucket=BUCKET, Key=f"uploads/alice/{job_id}/example ct.nii.gz")["Body"].read()
+    stored = aws.s3.get_object(Bucket=BUCKET, Key=f"uploads/alice/{job_id}/input.nii.gz")["Body"].read()
     assert stored == data
     # Completing twice is harmless.
     again = api.call("POST", f"/upload/{job_id}/complete")
@@ -71,7 +71,7 @@ def test_multipart_upload_over_100_mb_through_presigned_part_urls(api, aws, tmp_
     done = api.call("POST", f"/upload/{job_id}/complete", body={"parts": parts})
     assert done.status == 200, done.raw
     assert done.json["job"]["input"] == {"filename": "big.nii", "size": size, "format": "nifti1"}
-    head = aws.s3.head_object(Bucket=BUCKET, Key=f"uploads/alice/{job_id}/big.nii")
+    head = aws.s3.head_object(Bucket=BUCKET, Key=f"uploads/alice/{job_id}/input.nii")
     assert head["ContentLength"] == size
 
 
@@ -137,7 +137,7 @@ def test_inline_base64_upload_is_stored_and_sniffed_at_once(api, aws, samples):
     assert answer.json["upload"] == {"method": "inline"}
     job = answer.json["job"]
     assert job["status"] == "uploaded" and job["input"]["format"] == "jpeg" and job["input"]["size"] == len(data)
-    key = f"uploads/alice/{answer.json['jobId']}/slice.jpg"
+    key = f"uploads/alice/{answer.json['jobId']}/input.jpg"
     assert aws.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read() == data
 
 

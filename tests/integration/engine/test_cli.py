@@ -76,3 +76,21 @@ def test_classify_many_images_json_lines_in_order(shared_data, tmp_path):
     for line in answered:
         assert abs(sum(line["probabilities"].values()) - 1) < 1e-3  # 4 rounded decimals each
         assert line["predicted_class"] in line["probabilities"]
+
+
+def test_process_recognises_an_uploaded_label_map_and_meshes_it(shared_data, tmp_path):
+    result = oculus("process", str(shared_data / "ct" / "example_seg.nii.gz"), "-o", str(tmp_path), "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["engine"]["name"] == "labels"
+    assert "Label map detected: meshing its 41 structures." in report["warnings"]
+    assert len(report["structures"]) == 41
+
+
+def test_process_mr_without_totalsegmentator_gives_the_body_outline(shared_data, tmp_path):
+    result = oculus("process", str(shared_data / "ct" / "example_mr_sm.nii.gz"), "-o", str(tmp_path), "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["engine"]["name"] == "threshold"
+    assert [s["name"] for s in report["structures"]] == ["body"]
+    assert any("Only the body outline is available" in w for w in report["warnings"])

@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from moto.server import ThreadedMotoServer
 
+from oculus.pipeline import TOTALSEG_STAGES
 from oculus.server import create_app
 
 BUCKET = "oculus-test-data"
@@ -44,6 +45,7 @@ def monkeypatch_module():
 @pytest.fixture(scope="module")
 def client(moto_s3):
     with TestClient(create_app()) as test_client:
+        assert test_client.app.state.readiness.wait(120)  # /ping is 503 while the engine loads
         yield test_client
 
 
@@ -161,3 +163,75 @@ def test_classify_job_with_a_broken_image_fails_with_a_code(client, moto_s3):
     response = client.post("/invocations", json=_manifest("job-cls-bad", "classify", key))
     assert 400 <= response.status_code < 500
     assert response.json()["error"]["code"] and response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("key", ["totalseg_task", "task"])  # "task": the manifest key before the rename
+def test_the_totalsegmentator_task_reaches_the_engine_under_either_key(client, moto_s3, shared_data, key):
+    upload = f"uploads/owner-1/job-task-{key}/example_seg.nii.gz"
+    moto_s3.upload_file(str(shared_data / "ct" / "example_seg.nii.gz"), BUCKET, upload)
+    manifest = _manifest(f"job-task-{key}", "mesh", upload)
+    manifest["options"] = {key: "no_such_task"}
+    response = client.post("/invocations", json=manifest)
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "unknown_task"
+
+
+def test_only_the_server_reports_the_final_stages(client, moto_s3, shared_data, monkeypatch):
+    import oculus.server
+
+    stages: list[str] = []
+
+    class Recording(oculus.server.ProgressPublisher):
+        def __call__(self, stage: str, percent: float) -> None:
+            if not stages or stages[-1] != stage:
+                stages.append(stage)
+
+    monkeypatch.setattr(oculus.server, "ProgressPublisher", Recording)
+    key = "uploads/owner-1/job-stages/example_seg.nii.gz"
+    moto_s3.upload_file(str(shared_data / "ct" / "example_seg.nii.gz"), BUCKET, key)
+    response = client.post("/invocations", json=_manifest("job-stages", "mesh", key, reduction_percent=95))
+    assert response.status_code == 200, response.text
+    assert stages == list(TOTALSEG_STAGES)  # each once, in order: no "done" before the upload
+    # the job lists exactly what was uploaded, each under the job's prefix with its registry type
+    listed = {f["key"]: f["contentType"] for f in response.json()["files"]}
+    stored = moto_s3.list_objects_v2(Bucket=BUCKET, Prefix="results/owner-1/job-stages/")["Contents"]
+    assert set(listed) == {o["Key"] for o in stored}  # progress.json was not written by the recorder
+    assert listed["results/owner-1/job-stages/scene.glb"] == "model/gltf-binary"
+
+
+@pytest.mark.parametrize(("source", "output"), [
+    ("uploads/owner-2/job-own/x.nii.gz", "results/owner-1/job-own/"),  # another owner's results
+    ("uploads/owner-1/job-other/x.nii.gz", "results/owner-1/job-own/"),  # another job's upload
+    ("results/owner-1/job-own/x.nii.gz", "results/owner-1/job-own/"),  # not an upload
+    ("uploads/owner-1/job-own/../../owner-2/job-own/x", "results/owner-1/job-own/"),
+    ("uploads/owner-1/job-own/x.nii.gz", "results/owner-1/job-own/sub/"),
+])
+def test_the_engine_reads_and_writes_only_what_the_job_owns(client, moto_s3, source, output):
+    manifest = {"jobId": "job-own", "task": "mesh", "input": f"s3://{BUCKET}/{source}",
+                "output": f"s3://{BUCKET}/{output}", "options": {}}
+    response = client.post("/invocations", json=manifest)
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "location_not_allowed"
+
+
+def test_the_data_bucket_is_the_only_bucket(client, moto_s3, monkeypatch):
+    monkeypatch.setenv("OCULUS_BUCKET", "the-data-bucket")
+    response = client.post("/invocations", json=_manifest("job-bucket", "mesh", "uploads/owner-1/job-bucket/x.nii.gz"))
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "location_not_allowed"
+
+
+def test_a_job_past_its_deadline_is_stopped_and_the_next_job_runs(client, moto_s3, shared_data, monkeypatch):
+    key = "uploads/owner-1/job-slow/example_seg.nii.gz"
+    moto_s3.upload_file(str(shared_data / "ct" / "example_seg.nii.gz"), BUCKET, key)
+    monkeypatch.setenv("OCULUS_JOB_TIMEOUT_S", "0.2")  # the child cannot even import its task in time
+    response = client.post("/invocations", json=_manifest("job-slow", "mesh", key))
+    assert response.status_code == 504
+    assert response.json()["error"]["code"] == "timeout"
+    stored = moto_s3.list_objects_v2(Bucket=BUCKET, Prefix="results/owner-1/job-slow/").get("Contents", [])
+    assert [o["Key"] for o in stored] == ["results/owner-1/job-slow/progress.json"]  # no partial results
+    progress = json.loads(moto_s3.get_object(Bucket=BUCKET, Key=stored[0]["Key"])["Body"].read())
+    assert progress["stage"] == "failed" and progress["error"]["code"] == "timeout"
+    monkeypatch.delenv("OCULUS_JOB_TIMEOUT_S")
+    response = client.post("/invocations", json=_manifest("job-slow", "mesh", key, reduction_percent=95))
+    assert response.status_code == 200, response.text  # the job lock was released

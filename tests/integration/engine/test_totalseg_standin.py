@@ -1,9 +1,11 @@
 """The real installed TotalSegmentator runs end to end through our adapter on stand-in weights.
 
-The weights are tiny random nnU-Net models this test writes itself (see standin_weights.py), so
-the labels are nonsense; what is checked is the code path: TotalSegmentator's task config,
-weight lookup, resampling, nnU-Net inference on the CPU, reorientation back to the input grid,
-no network access, and usage statistics switched off.
+The weights are tiny nnU-Net models this test writes itself (see standin_weights.py) that label
+a voxel by its intensity alone: soft tissue as ``liver``, bone as ``femur_left``. The scan is
+synthetic, stored left-to-right flipped, on a grid TotalSegmentator resamples, with bone only
+on the patient's left; so the label ids, the side and the extent of what comes back check
+TotalSegmentator's task config, weight lookup, resampling, nnU-Net inference, reorientation
+back to the input grid, no network access, and usage statistics switched off.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import pytest
 
 from oculus.errors import EngineUnavailableError
 from oculus.segment.base import SegmentOptions
-from oculus.segment.totalseg import TotalSegmentatorEngine, task_class_names
+from oculus.segment.totalseg import TotalSegmentatorEngine, resolve_device, task_class_names
 from oculus.volume import Volume
 
 _spec = importlib.util.spec_from_file_location("standin_weights", Path(__file__).with_name("standin_weights.py"))
@@ -65,21 +67,39 @@ def network_attempts(monkeypatch) -> list:
     return attempts
 
 
-def small_ct_not_in_ras(shared_data: Path) -> Volume:
-    """A crop of the real small CT, stored left-to-right flipped (LAS) so reorientation is exercised."""
-    img = nib.load(shared_data / "ct" / "example_ct_sm.nii.gz")
-    data = np.asanyarray(img.dataobj)[20:100, 15:90, 4:28]
-    affine = img.affine.copy()
-    affine[:3, 3] = img.affine[:3, :3] @ np.array([20, 15, 4]) + img.affine[:3, 3]
-    flip = np.diag([-1.0, 1.0, 1.0, 1.0])
-    flip[0, 3] = data.shape[0] - 1
-    return Volume(data=data[::-1].copy(), affine=affine @ flip, source_format="nifti", modality="CT")
+AIR_HU, SOFT_TISSUE_HU, BONE_HU = -1000, 40, 1000
+#: What the stand-in answers: (structure, lowest HU) in rising HU order; air is background.
+BANDS = [("liver", -500.0), ("femur_left", 300.0)]
+SPACING_MM = (2.0, 2.0, 3.0)  # the fast model works at 3 mm, so TotalSegmentator resamples
 
 
-def test_real_totalsegmentator_runs_on_standin_weights_offline(shared_data, totalseg_home, network_attempts):
+def synthetic_ct_stored_las() -> tuple[Volume, dict[str, np.ndarray]]:
+    """A box of soft tissue in air with a bone block on the patient's left (world x < 0 in RAS).
+
+    Stored LAS (array index i runs towards the patient's left) so reorientation is exercised.
+    Returns the volume and, per structure, the voxels where it lies.
+    """
+    shape = (48, 40, 24)
+    affine = np.diag([-SPACING_MM[0], SPACING_MM[1], SPACING_MM[2], 1.0])
+    affine[:3, 3] = -affine[:3, :3] @ (np.array(shape) - 1) / 2  # world origin at the centre
+    x, y, z = (affine[:3, :3] @ np.indices(shape).reshape(3, -1) + affine[:3, 3:]).reshape(3, *shape)
+    body = (np.abs(x) < 40) & (np.abs(y) < 30) & (np.abs(z) < 28)
+    bone = (x > -38) & (x < -10) & (np.abs(y) < 16) & (np.abs(z) < 20)
+    data = np.full(shape, AIR_HU, np.int16)
+    data[body] = SOFT_TISSUE_HU
+    data[bone] = BONE_HU
+    volume = Volume(data=data, affine=affine, source_format="nifti", modality="CT")
+    return volume, {"liver": body & ~bone, "femur_left": bone}
+
+
+def _dice(a: np.ndarray, b: np.ndarray) -> float:
+    return 2.0 * np.count_nonzero(a & b) / (np.count_nonzero(a) + np.count_nonzero(b))
+
+
+def test_real_totalsegmentator_runs_on_standin_weights_offline(totalseg_home, network_attempts):
     options = SegmentOptions(task="total", fast=True, device="gpu")
-    standin_weights.install_standin_weights(options.task, options.fast)
-    volume = small_ct_not_in_ras(shared_data)
+    standin_weights.install_standin_weights(options.task, options.fast, BANDS)
+    volume, truth = synthetic_ct_stored_las()
     assert nib.aff2axcodes(volume.affine) == ("L", "A", "S")
     torchvision_was_loaded = "torchvision" in sys.modules
 
@@ -87,15 +107,20 @@ def test_real_totalsegmentator_runs_on_standin_weights_offline(shared_data, tota
 
     assert seg.labels.shape == volume.shape
     np.testing.assert_allclose(seg.affine, volume.affine)
-    present = set(np.unique(seg.labels).tolist()) - {0}
-    assert present, "random weights should still produce some foreground labels"
-    names = task_class_names("total")
-    assert present <= set(names)
-    assert seg.classes == {i: names[i] for i in present}
+    ids = {name: label for label, name in task_class_names("total").items()}
+    assert seg.classes == {ids["liver"]: "liver", ids["femur_left"]: "femur_left"}
+    assert set(np.unique(seg.labels).tolist()) == {0, ids["liver"], ids["femur_left"]}
+    for name, where in truth.items():
+        found = seg.labels == ids[name]
+        assert _dice(found, where) > 0.9, name  # resampled to 3 mm and back: edges may move
+    # Left stays left: every bone voxel lies on the patient's left (world x < 0), near the truth.
+    x_bone = nib.affines.apply_affine(volume.affine, np.argwhere(seg.labels == ids["femur_left"]))[:, 0]
+    x_truth = nib.affines.apply_affine(volume.affine, np.argwhere(truth["femur_left"]))[:, 0]
+    assert x_bone.max() < 0 and abs(x_bone.mean() - x_truth.mean()) < SPACING_MM[0]
     assert seg.engine.name == "totalsegmentator"
     assert seg.engine.version == importlib.metadata.version("TotalSegmentator")
-    # This machine has no CUDA: "gpu" must fall back to the CPU and say so.
-    assert any("CPU" in w for w in seg.warnings)
+    cpu_fallback = [w for w in seg.warnings if "ran on the CPU" in w]
+    assert len(cpu_fallback) == (0 if _cuda_available() else 1)  # "gpu" without CUDA says so
     assert network_attempts == []
     config = json.loads((totalseg_home / "config.json").read_text())
     assert config["send_usage_stats"] is False
@@ -104,9 +129,25 @@ def test_real_totalsegmentator_runs_on_standin_weights_offline(shared_data, tota
     assert torchvision_was_loaded or "torchvision" not in sys.modules
 
 
-def test_missing_crop_model_for_roi_subset_is_weights_missing(shared_data, totalseg_home):
-    standin_weights.install_standin_weights("total", fast=True)  # 297 only, no 298 crop model
-    volume = small_ct_not_in_ras(shared_data)
+def _cuda_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+@pytest.mark.parametrize("cuda", [True, False])
+def test_gpu_request_falls_back_to_the_cpu_only_without_cuda(monkeypatch, cuda):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    device, warnings = resolve_device("gpu")
+    assert (device, len(warnings)) == (("gpu", 0) if cuda else ("cpu", 1))
+    assert resolve_device("cpu") == ("cpu", [])
+
+
+def test_missing_crop_model_for_roi_subset_is_weights_missing(totalseg_home):
+    standin_weights.install_standin_weights("total", True, BANDS)  # 297 only, no 298 crop model
+    volume, _ = synthetic_ct_stored_las()
     with pytest.raises(EngineUnavailableError) as err:
         TotalSegmentatorEngine().segment(
             volume, SegmentOptions(task="total", fast=True, roi_subset=("liver",), device="cpu")

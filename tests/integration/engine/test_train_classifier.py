@@ -56,7 +56,7 @@ def test_two_init_seeds_share_the_split_and_ensemble_into_one_model(shared_data,
     data = shared_data / "brain-mri" / "Training"
     env = {**os.environ, "PYTHONPATH": f"{SAGEMAKER}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
     outs = [tmp_path / "a", tmp_path / "b"]
-    for out, init in zip(outs, ("1", "2")):
+    for out, init in zip(outs, ("1", "2"), strict=True):
         proc = subprocess.run(
             [sys.executable, "-m", "oculus.classify.train", str(data), "-o", str(out), "--epochs", "1",
              "--image-size", "32", "--limit-per-class", "8", "--init-seed", init],

@@ -38,8 +38,8 @@ def test_tracing_on_uses_the_powertools_tracer_patching_botocore_only():
                  "assert not app.tracer.disabled")
     loaded = _loaded("results", statement, POWERTOOLS_TRACE_DISABLED="false", LAMBDA_TASK_ROOT=str(ROOT))
     assert loaded["aws_xray_sdk"]
-    code = ("import sys; sys.path[:0] = [{!r}]\nfrom oculus_shared.tracing import PATCHED_MODULES, make_tracer\n"
-            "t = make_tracer(); print(type(t).__name__, PATCHED_MODULES, 'httpx' in sys.modules)").format(str(LAYER))
+    code = (f"import sys; sys.path[:0] = [{str(LAYER)!r}]\nfrom oculus_shared.tracing import PATCHED_MODULES, make_tracer\n"
+            "t = make_tracer(); print(type(t).__name__, PATCHED_MODULES, 'httpx' in sys.modules)")
     env = {**os.environ, "POWERTOOLS_TRACE_DISABLED": "false", "LAMBDA_TASK_ROOT": str(ROOT)}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
     assert out.split() == ["Tracer", "('botocore',)", "False"]

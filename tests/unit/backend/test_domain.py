@@ -10,22 +10,37 @@ from itertools import product
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
+
 from oculus_shared import keys
 from oculus_shared.config import load_settings
 from oculus_shared.cursor import decode_cursor, encode_cursor
 from oculus_shared.errors import BadRequest, InvalidTransition, PayloadTooLarge, Unprocessable
-from oculus_shared.jobs import Job, JobKind, JobStatus, Task, can_transition, check_transition, sources_of
+from oculus_shared.jobs import (
+    Job,
+    JobKind,
+    JobStatus,
+    Task,
+    can_transition,
+    check_transition,
+    sources_of,
+)
 from oculus_shared.models import ClassifyRequest, TotalsegRequest
 from oculus_shared.notifications import NotificationError, parse_sqs_body
-from oculus_shared.validation import check_content, check_filename, check_size, file_type_of, sniff_format
-from pydantic import ValidationError
+from oculus_shared.validation import (
+    check_content,
+    check_filename,
+    check_size,
+    file_type_of,
+    sniff_format,
+)
 
 # Written out independently of jobs.ALLOWED_TRANSITIONS: the design's lifecycle.
 ALLOWED = {
     ("uploading", "uploaded"), ("uploading", "failed"), ("uploading", "deleted"),
     ("uploaded", "queued"), ("uploaded", "failed"), ("uploaded", "deleted"),
-    ("queued", "processing"), ("queued", "completed"), ("queued", "failed"),
-    ("processing", "completed"), ("processing", "failed"),
+    ("queued", "processing"), ("queued", "completed"), ("queued", "failed"), ("queued", "deleted"),
+    ("processing", "completed"), ("processing", "failed"), ("processing", "deleted"),  # DELETE cancels
     ("completed", "deleted"), ("failed", "deleted"),
 }
 ALL_PAIRS = list(product(JobStatus, JobStatus))
@@ -145,7 +160,7 @@ def test_content_must_match_extension():
 
 
 def test_key_layout():
-    assert keys.upload_key("u1", "j1", "ct.nii.gz") == "uploads/u1/j1/ct.nii.gz"
+    assert keys.upload_key("u1", "j1", ".nii.gz") == "uploads/u1/j1/input.nii.gz"  # no user file name
     assert keys.results_prefix("u1", "j1") == "results/u1/j1/"
     assert keys.progress_key("u1", "j1") == "results/u1/j1/progress.json"
     assert keys.manifest_key("j1") == "async/requests/j1.json"
@@ -230,7 +245,7 @@ def test_unusable_notifications_are_refused(body):
 
 def test_totalseg_request_defaults_limits_and_canonical_options():
     request = TotalsegRequest(jobId="a" * 32, roi_subset=["spleen", "liver", "liver"])
-    assert request.options() == {"device": "gpu", "fast": False, "reduction_percent": 90, "roi_subset": ["liver", "spleen"],
+    assert request.options() == {"device": "gpu", "fast": False, "reduction_percent": None, "roi_subset": ["liver", "spleen"],
                                  "stl": False, "smoothing": True, "engine": "auto"}
     for bad in ({"reduction_percent": 100}, {"reduction_percent": -1}, {"device": "tpu"}, {"fast": "true"},
                 {"roi_subset": ["Liver"]}, {"roi_subset": []}, {"unknown": 1}, {"jobId": "../x"}):
@@ -267,7 +282,7 @@ def test_config_documents_every_variable_the_template_sets():
 
 def test_lambda_requirements_stay_light_and_in_step_with_the_layer():
     root = Path(__file__).resolve().parents[3]
-    pins = lambda p: sorted(l.strip() for l in p.read_text().splitlines() if l.strip() and not l.startswith("#"))  # noqa: E731
+    pins = lambda p: sorted(line.strip() for line in p.read_text().splitlines() if line.strip() and not line.startswith("#"))  # noqa: E731
     assert pins(root / "requirements-lambda.txt") == pins(root / "layers" / "deps" / "requirements.txt")
     names = " ".join(pins(root / "requirements-lambda.txt")).lower()
     for heavy in ("numpy", "nibabel", "tensorflow", "torch", "scipy"):

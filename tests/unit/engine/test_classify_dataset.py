@@ -36,8 +36,10 @@ def test_dhash_joins_a_recompressed_brightened_copy_but_not_another_slice(shared
 
 def test_groups_are_connected_components_of_close_hashes():
     base = np.zeros(32, np.uint8)
-    near = base.copy(); near[0] = 0b111          # 3 bits away
-    chained = near.copy(); chained[1] = 0b111      # 3 bits from `near`, 6 from `base`
+    near = base.copy()
+    near[0] = 0b111         # 3 bits away
+    chained = near.copy()
+    chained[1] = 0b111      # 3 bits from `near`, 6 from `base`
     far = np.full(32, 0xFF, np.uint8)
     groups = near_duplicate_groups(np.stack([base, near, chained, far]), max_bits=4)
     assert groups[0] == groups[1] == groups[2] != groups[3]

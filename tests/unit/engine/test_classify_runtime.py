@@ -65,7 +65,7 @@ def test_prediction_shape_and_probabilities(classifier, typical):
 
 def test_typical_images_of_each_class_are_classified_correctly(classifier, typical):
     answers = classifier.predict([img for _, img in typical])
-    got = [(cls, a["predicted_class"], a["inconclusive"]) for (cls, _), a in zip(typical, answers)]
+    got = [(cls, a["predicted_class"], a["inconclusive"]) for (cls, _), a in zip(typical, answers, strict=True)]
     assert all(true == pred and not inconclusive for true, pred, inconclusive in got), got
     assert [a["is_tumor"] for a in answers] == [cls != "no_tumor" for cls, _ in typical]
 
@@ -86,7 +86,7 @@ def test_high_threshold_card_turns_answers_inconclusive(classifier, typical, tmp
     data["files"] = {fmt: str((DEFAULT_CARD.parent / f).resolve()) for fmt, f in data["files"].items()}
     (tmp_path / "card.json").write_text(json.dumps(data))
     strict = load_classifier(tmp_path / "card.json")
-    for normal, cautious in zip(classifier.predict([i for _, i in typical]), strict.predict([i for _, i in typical])):
+    for normal, cautious in zip(classifier.predict([i for _, i in typical]), strict.predict([i for _, i in typical]), strict=True):
         assert cautious["inconclusive"] and cautious["recommendation"].startswith("Inconclusive")
         assert "research use only" in cautious["recommendation"].lower()
         assert cautious["probabilities"] == normal["probabilities"]

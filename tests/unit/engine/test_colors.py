@@ -7,7 +7,15 @@ from importlib import resources
 
 import pytest
 
-from oculus.colors import class_names, color_of, hash_color, hex_color, snomed_table, srgb_to_linear, system_of
+from oculus.colors import (
+    class_names,
+    color_of,
+    hash_color,
+    hex_color,
+    snomed_table,
+    srgb_to_linear,
+    system_of,
+)
 
 
 def _csv_rows():
@@ -49,6 +57,29 @@ def test_threshold_engine_names_reuse_the_matching_table_entry():
     assert system_of("skeleton") == "bones"
 
 
+def test_threshold_left_and_right_lungs_are_told_apart():
+    from oculus.colors import MIN_PAIR_DELTA_E, RIGHT_SHADE, delta_e
+
+    left, right = color_of("lung_left"), color_of("lung_right")
+    # the borrowed upper-lobe colours are nearly the same; the right lung is shaded apart
+    assert delta_e(color_of("lung_upper_lobe_left"), color_of("lung_upper_lobe_right")) < MIN_PAIR_DELTA_E
+    assert left == color_of("lung_upper_lobe_left")
+    assert right == tuple(round(c * RIGHT_SHADE) for c in left)
+    assert delta_e(left, right) >= MIN_PAIR_DELTA_E
+
+
+def test_pair_rule_leaves_table_rows_and_distinct_pairs_alone():
+    from oculus.colors import delta_e
+
+    assert color_of("lung_upper_lobe_right") == (100, 218, 227)  # the table's own row
+    assert color_of("femur_right") == (46, 184, 60)
+    assert delta_e((10, 20, 30), (10, 20, 30)) == 0.0
+    # hashed names: a right side outside the table keeps its own colour when already distinct
+    for side in ("widget_right", "widget_right_2"):
+        left = side.replace("right", "left")
+        assert delta_e(color_of(side), color_of(left)) >= 12.0
+
+
 def test_names_outside_the_table_get_a_stable_distinct_colour():
     assert color_of("label_300") == hash_color("label_300") == color_of("label_300")
     assert color_of("label_300") != color_of("label_301")
@@ -70,6 +101,16 @@ def test_every_table_structure_has_a_system():
     assert all(system_of(name) != "other" for name in snomed_table())
 
 
-def test_srgb_to_linear_matches_the_standard_curve():
-    assert srgb_to_linear((0, 255, 128)) == pytest.approx((0.0, 1.0, 0.2158605), abs=1e-6)
+@pytest.mark.parametrize(
+    # Values from the published IEC 61966-2-1 decoding table: 10 is still on the linear
+    # segment (10/255/12.92), 11 already on the power curve, 188 is about half the light.
+    ("value", "linear"),
+    [(0, 0.0), (10, 0.0030353), (11, 0.0033465), (128, 0.2158605), (188, 0.5028865), (255, 1.0)],
+)
+def test_srgb_to_linear_matches_the_standard_table(value, linear):
+    assert srgb_to_linear((value, 0, 255)) == pytest.approx((linear, 0.0, 1.0), abs=1e-7)
+    assert srgb_to_linear((255, value, 0)) == pytest.approx((1.0, linear, 0.0), abs=1e-7)
+
+
+def test_hex_color():
     assert hex_color((241, 172, 34)) == "#f1ac22"

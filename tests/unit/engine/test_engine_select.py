@@ -10,7 +10,11 @@ from oculus.errors import EngineUnavailableError, InputError
 from oculus.segment.base import SegmentOptions
 from oculus.segment.select import select_engine
 from oculus.segment.threshold import ThresholdEngine
-from oculus.segment.totalseg import TotalSegmentatorEngine, required_model_folders, weights_available
+from oculus.segment.totalseg import (
+    TotalSegmentatorEngine,
+    required_model_folders,
+    weights_available,
+)
 
 FAST_TOTAL = SegmentOptions(task="total", fast=True)
 
@@ -109,7 +113,7 @@ def test_explicit_threshold_is_used_even_with_weights(totalseg_home):
 def test_unknown_engine_and_task_are_input_errors(totalseg_home):
     with pytest.raises(InputError) as err:
         select_engine("magic", FAST_TOTAL)
-    assert err.value.code == "invalid_option"
+    assert err.value.code == "invalid_options"
     with pytest.raises(InputError) as err:
         select_engine("auto", SegmentOptions(task="no_such_task"))
     assert err.value.code == "unknown_task"

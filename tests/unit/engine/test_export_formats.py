@@ -9,7 +9,6 @@ import struct
 import numpy as np
 import pytest
 
-from oculus.colors import srgb_to_linear
 from oculus.mesh.export_glb import glb_bytes
 from oculus.mesh.export_obj import write_mtl, write_obj
 from oculus.mesh.export_stl import stl_bytes
@@ -27,7 +26,7 @@ def meshes():
 
 
 def _read_obj(text):
-    groups, vertices, normals, faces, current = {}, [], [], [], None
+    groups, vertices, normals, current = {}, [], [], None
     for line in text.splitlines():
         parts = line.split()
         if not parts:
@@ -82,7 +81,7 @@ def test_obj_is_conventional_for_three_js_style_readers(tmp_path, meshes):
     rows = text.splitlines()
     heads = [(i, line) for i, line in enumerate(rows) if line.startswith(("o ", "g ", "usemtl "))]
     assert [line for _, line in heads] == [f"{kind} {m.name}" for m in meshes for kind in ("o", "usemtl")]
-    for mesh, (at, _) in zip(meshes, heads[::2]):
+    for mesh, (at, _) in zip(meshes, heads[::2], strict=True):
         body = rows[at + 2:at + 2 + 2 * len(mesh.vertices) + len(mesh.faces)]
         kinds = [line.split(" ", 1)[0] for line in body]
         assert kinds == ["v"] * len(mesh.vertices) + ["vn"] * len(mesh.vertices) + ["f"] * len(mesh.faces)
@@ -121,11 +120,20 @@ def _accessor(document, binary, index):
     return raw.reshape(-1, width) if width > 1 else raw
 
 
+def _linear_rgb(rgb):
+    """glTF wants linear colour: sRGB decoded by scikit-image (rgb2xyz, then back to linear RGB)."""
+    from skimage.color import rgb2xyz
+    from skimage.color.colorconv import xyz_from_rgb
+
+    xyz = rgb2xyz(np.asarray(rgb, np.float64).reshape(1, 1, 3) / 255.0)[0, 0]
+    return (np.linalg.inv(xyz_from_rgb) @ xyz).tolist()
+
+
 def test_glb_has_one_named_node_per_structure_with_linear_colours(meshes):
     document, binary = _parse_glb(glb_bytes(meshes))
     assert [n["name"] for n in document["nodes"]] == ["liver", "spleen"]
     assert [n["extras"]["label"] for n in document["nodes"]] == [1, 5]
-    for node, mesh in zip(document["nodes"], meshes):
+    for node, mesh in zip(document["nodes"], meshes, strict=True):
         primitive = document["meshes"][node["mesh"]]["primitives"][0]
         positions = _accessor(document, binary, primitive["attributes"]["POSITION"])
         assert np.array_equal(positions, mesh.vertices)
@@ -134,7 +142,7 @@ def test_glb_has_one_named_node_per_structure_with_linear_colours(meshes):
         accessor = document["accessors"][primitive["attributes"]["POSITION"]]
         assert accessor["min"] == pytest.approx(positions.min(axis=0).tolist())
         colour = document["materials"][primitive["material"]]["pbrMetallicRoughness"]["baseColorFactor"]
-        assert colour[:3] == pytest.approx(srgb_to_linear(mesh.color), abs=1e-6)
+        assert colour[:3] == pytest.approx(_linear_rgb(mesh.color), abs=1e-6)
         assert colour[0] < mesh.color[0] / 255 or mesh.color[0] in (0, 255)  # linear is darker
 
 
@@ -155,3 +163,4 @@ def test_binary_stl_matches_the_mesh(meshes):
     assert np.array_equal(records["v"], mesh.vertices[mesh.faces])
     cross = np.cross(records["v"][:, 1] - records["v"][:, 0], records["v"][:, 2] - records["v"][:, 0])
     assert np.all(np.einsum("ij,ij->i", cross, records["n"]) > 0)  # facet normals follow the winding
+    np.testing.assert_allclose(np.linalg.norm(records["n"], axis=1), 1.0, rtol=1e-5)  # unit normals

@@ -282,10 +282,29 @@ def test_no_dicom_found(tmp_path, kind):
     assert err.value.code == "no_dicom_found"
 
 
-def test_missing_slice_is_reported_not_interpolated(series_dir, tmp_path):
+def test_missing_slice_is_interpolated_and_said(series_dir, series_volume, tmp_path):
+    """Issue 10: an unevenly spaced series still gives a result, on a regular grid, with a warning."""
     folder = tmp_path / "gap"
     shutil.copytree(series_dir, folder)
     sorted(folder.iterdir())[10].unlink()
+    volume = load_volume(folder)
+    assert volume.shape == SERIES_SHAPE
+    np.testing.assert_allclose(volume.affine, series_volume.affine, atol=1e-4)
+    assert any("not evenly spaced" in w and "interpolated" in w for w in volume.warnings)
+    assert volume.dicom_source.problems  # no SEG/RTSTRUCT on an interpolated grid
+    missing = [k for k in range(SERIES_SHAPE[2])
+               if not np.array_equal(volume.data[:, :, k], series_volume.data[:, :, k])]
+    assert len(missing) == 1
+    k = missing[0]
+    mean = (series_volume.data[:, :, k - 1].astype(float) + series_volume.data[:, :, k + 1]) / 2
+    np.testing.assert_allclose(volume.data[:, :, k], np.rint(mean), atol=1)
+
+
+def test_a_gap_of_many_slices_is_two_series_and_refused(series_dir, tmp_path):
+    folder = tmp_path / "gap"
+    shutil.copytree(series_dir, folder)
+    for path in sorted(folder.iterdir())[5:12]:
+        path.unlink()
     with pytest.raises(InputError) as err:
         load_volume(folder)
     assert err.value.code == "inconsistent_slice_spacing"

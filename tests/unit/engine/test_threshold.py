@@ -1,4 +1,4 @@
-"""The threshold fallback on real CT (and its refusal of non-CT volumes)."""
+"""The threshold fallback on real CT (and the body outline it gives non-CT volumes)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,10 @@ import nibabel as nib
 import numpy as np
 import pytest
 from scipy import ndimage as ndi
+from totalsegmentator.map_to_binary import class_map
 
-from oculus.errors import InputError
 from oculus.segment.threshold import CLASSES, ThresholdEngine
 from oculus.volume import Volume
-from totalsegmentator.map_to_binary import class_map
 
 ids = {name: i for i, name in CLASSES.items()}
 
@@ -100,18 +99,39 @@ def test_left_and_right_come_from_world_coordinates_not_array_axes(shared_data):
     assert np.array_equal(direct, via_mirror)
 
 
-def test_mr_intensities_are_refused_as_not_ct(shared_data):
+def test_mr_gets_the_body_outline_only_and_says_so(shared_data):
     volume = load(shared_data / "ct" / "example_mr_sm.nii.gz")
-    with pytest.raises(InputError) as err:
-        ThresholdEngine().segment(volume)
-    assert err.value.code == "not_ct"
+    seg = ThresholdEngine().segment(volume)
+    assert seg.classes == {ids["body"]: "body"}
+    assert any("Only the body outline is available" in w and "not Hounsfield units" in w for w in seg.warnings)
+    assert seg.engine.degraded and "Only the body outline" in seg.engine.note
+    body = seg.labels == ids["body"]
+    assert ndi.label(body)[1] == 1
+    # an axial abdomen MR: the body fills the middle of every slice, not the air in the corners
+    centre = body[volume.shape[0] // 2, volume.shape[1] // 2, :]
+    corners = body[[0, 0, -1, -1], [0, -1, 0, -1], :]
+    assert centre.all() and not corners.any()
+    assert 0.5 < body.mean() < 0.85
 
 
-def test_declared_mr_modality_is_refused(shared_data):
-    volume = load(shared_data / "ct" / "example_ct_sm.nii.gz", modality="MR")
-    with pytest.raises(InputError) as err:
+def test_declared_mr_modality_gets_a_body_outline_matching_the_ct_body(shared_data):
+    """CT data labelled MR: the foreground outline must agree with the CT engine's body."""
+    as_ct = ThresholdEngine().segment(load(shared_data / "ct" / "example_ct_sm.nii.gz")).labels > 0
+    seg = ThresholdEngine().segment(load(shared_data / "ct" / "example_ct_sm.nii.gz", modality="MR"))
+    assert set(seg.classes.values()) == {"body"}
+    assert any("it is MR" in w for w in seg.warnings)
+    outline = seg.labels > 0
+    dice = 2 * (outline & as_ct).sum() / (outline.sum() + as_ct.sum())
+    assert dice > 0.95
+
+
+def test_a_blank_non_ct_volume_is_an_empty_segmentation():
+    from oculus.errors import SegmentationError
+
+    volume = Volume(np.full((20, 20, 10), 7, np.int16), np.eye(4), "nifti", "MR")
+    with pytest.raises(SegmentationError) as err:
         ThresholdEngine().segment(volume)
-    assert err.value.code == "not_ct"
+    assert err.value.code == "empty_segmentation"
 
 
 def test_phantom_without_lungs_says_so():

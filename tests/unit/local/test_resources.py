@@ -77,7 +77,7 @@ def test_queues_redrive_and_topics_deliver_to_them(built, moto_client):
         dlq_id = redrive["deadLetterTargetArn"]["Fn::GetAtt"][0]
         assert policy["deadLetterTargetArn"] == stack.resolver.attrs[(dlq_id, "Arn")]
         assert int(policy["maxReceiveCount"]) == redrive["maxReceiveCount"]
-    for logical_id, resource in _of_type(template, "AWS::SNS::Subscription").items():
+    for resource in _of_type(template, "AWS::SNS::Subscription").values():
         topic_arn = stack.resolver.refs[resource["Properties"]["TopicArn"]["Ref"]]
         endpoints = {s["Endpoint"] for s in sns.list_subscriptions_by_topic(TopicArn=topic_arn)["Subscriptions"]}
         queue_id = resource["Properties"]["Endpoint"]["Fn::GetAtt"][0]

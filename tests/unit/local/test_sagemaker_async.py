@@ -9,7 +9,7 @@ import threading
 import boto3
 import pytest
 from oculus_local.event_sources import SqsMapping, SqsPoller
-from oculus_local.sagemaker_async import AsyncEndpoint, SageMakerAsyncStandIn
+from oculus_local.sagemaker_async import AsyncEndpoint, EngineDiedError, SageMakerAsyncStandIn
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
@@ -154,3 +154,25 @@ def test_the_poller_deletes_what_succeeded_and_leaves_reported_failures(moto_cli
     assert {r["eventSourceARN"] for r in records} == {arn}
     left = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
     assert [m["Body"] for m in left] == ["two"]
+
+
+def test_a_request_whose_engine_died_fails_as_on_sagemaker_and_the_queue_waits_for_the_restart(wiring, monkeypatch):
+    standin = wiring["standin"]
+    calls, waits = [], []
+
+    def dying(item, payload):
+        calls.append(item.inference_id)
+        raise EngineDiedError("connection reset by peer")
+
+    monkeypatch.setattr(standin, "_invoke_model", dying)
+    monkeypatch.setattr(standin, "_wait_for_engine", lambda timeout_s: waits.append(timeout_s) or True)
+    answer = _invoke(wiring, "job-died", "totalseg")
+    assert calls == ["job-died"]  # no retry of its own: the backend re-queues the job
+    assert len(waits) == 1  # the next request runs once the supervisor has restarted the engine
+    (note,) = _notifications(wiring)
+    assert note["invocationStatus"] == "Failed" and "connection reset by peer" in note["failureReason"]
+    failure = answer["FailureLocation"]
+    assert note["responseParameters"]["failureLocation"] == failure
+    bucket, key = failure[len("s3://"):].split("/", 1)
+    body = wiring["s3"].get_object(Bucket=bucket, Key=key)["Body"].read()
+    assert not body.startswith(b"{")  # SageMaker's text, never an error body of the engine's

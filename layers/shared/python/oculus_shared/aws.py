@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+CONNECT_TIMEOUT_S, READ_TIMEOUT_S, MAX_ATTEMPTS = 3, 8, 2
 _clients: dict[str, Any] = {}
 
 
@@ -20,7 +21,12 @@ def client(service: str) -> Any:
         config = Config(
             signature_version="s3v4" if service == "s3" else None,
             s3=s3_options or None,
-            retries={"max_attempts": 3, "mode": "standard"},
+            # Every call must fail inside the API's 29 s Lambda timeout, never leave a handler
+            # killed half-way (botocore's default is 60 s read x 3 attempts):
+            # (3 s connect + 8 s read) x 2 attempts = 22 s at worst.
+            connect_timeout=CONNECT_TIMEOUT_S,
+            read_timeout=READ_TIMEOUT_S,
+            retries={"max_attempts": MAX_ATTEMPTS, "mode": "standard"},
         )
         _clients[service] = boto3.client(service, config=config)
     return _clients[service]

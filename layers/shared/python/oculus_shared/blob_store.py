@@ -1,4 +1,4 @@
-"""Object storage behind a narrow interface; S3 implementation (presigned URLs, multipart,
+"""Object storage: the S3 adapter of ``ports.BlobStore`` (presigned URLs, multipart,
 range reads for sniffing, JSON documents, prefix deletion)."""
 
 from __future__ import annotations
@@ -9,11 +9,12 @@ from typing import Any
 
 from .aws import client, error_code
 from .keys import parse_s3_uri
+from .ports import StoredObject
 
 _MISSING = {"404", "NoSuchKey", "NotFound", "NoSuchUpload"}
 
 
-class BlobStore:
+class S3BlobStore:
     def __init__(self, bucket: str) -> None:
         self.bucket = bucket
 
@@ -22,9 +23,11 @@ class BlobStore:
         return client("s3")
 
     # -- uploads -------------------------------------------------------------------------
-    def presign_put(self, key: str, ttl: int) -> str:
+    def presign_put(self, key: str, ttl: int, size: int) -> str:
+        # ContentLength is signed (X-Amz-SignedHeaders has content-length): S3 refuses a body
+        # of any other length, so the URL cannot store more than was declared and checked.
         return self._s3.generate_presigned_url(
-            "put_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=ttl
+            "put_object", Params={"Bucket": self.bucket, "Key": key, "ContentLength": size}, ExpiresIn=ttl
         )
 
     def start_multipart(self, key: str, size: int, part_bytes: int, ttl: int) -> dict[str, Any]:
@@ -35,7 +38,8 @@ class BlobStore:
                 "partNumber": n,
                 "url": self._s3.generate_presigned_url(
                     "upload_part",
-                    Params={"Bucket": self.bucket, "Key": key, "UploadId": upload_id, "PartNumber": n},
+                    Params={"Bucket": self.bucket, "Key": key, "UploadId": upload_id, "PartNumber": n,
+                            "ContentLength": min(part_bytes, size - (n - 1) * part_bytes)},
                     ExpiresIn=ttl,
                 ),
             }
@@ -79,13 +83,14 @@ class BlobStore:
                 raise
 
     # -- objects -------------------------------------------------------------------------
-    def size_of(self, key: str) -> int | None:
+    def head(self, key: str) -> StoredObject | None:
         try:
-            return int(self._s3.head_object(Bucket=self.bucket, Key=key)["ContentLength"])
+            answer = self._s3.head_object(Bucket=self.bucket, Key=key)
         except Exception as exc:
             if error_code(exc) in _MISSING:
                 return None
             raise
+        return StoredObject(size=int(answer["ContentLength"]), etag=str(answer["ETag"]))
 
     def read_head(self, key: str, length: int) -> bytes:
         answer = self._s3.get_object(Bucket=self.bucket, Key=key, Range=f"bytes=0-{length - 1}")
@@ -97,10 +102,10 @@ class BlobStore:
     def put_json(self, key: str, document: Any) -> None:
         self.put_bytes(key, json.dumps(document).encode(), "application/json")
 
-    def read_json(self, key: str, bucket: str | None = None) -> Any | None:
+    def read_json(self, key: str) -> Any | None:
         """A JSON document, or None when the object does not exist."""
         try:
-            body = self._s3.get_object(Bucket=bucket or self.bucket, Key=key)["Body"].read()
+            body = self._s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
         except Exception as exc:
             if error_code(exc) in _MISSING:
                 return None
@@ -134,6 +139,8 @@ class BlobStore:
                 deleted += len(keys)
         return deleted
 
-    def reachable(self) -> bool:
+    def delete_key(self, key: str) -> None:
+        self._s3.delete_object(Bucket=self.bucket, Key=key)
+
+    def reachable(self) -> None:
         self._s3.head_bucket(Bucket=self.bucket)
-        return True

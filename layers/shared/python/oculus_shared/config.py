@@ -16,14 +16,19 @@ against moto (values set by the local stack). Variables:
 ``INLINE_UPLOAD_MAX_BYTES``     largest base64 inline upload, decoded (default 4 MiB).
 ``UPLOAD_URL_TTL_SECONDS``      lifetime of presigned PUT / part URLs (default 3600).
 ``DOWNLOAD_URL_TTL_SECONDS``    lifetime of presigned GET URLs (default 300).
+``MAX_ACTIVE_JOBS_PER_USER``    jobs one user may have queued or processing (default 3); more is a 429.
+``MAX_UPLOADS_PER_USER_PER_DAY`` uploads one user may start in 24 hours (default 50); more is a 429.
 ``INVOCATION_TIMEOUT_SECONDS``  SageMaker async invocation timeout (default 3600, the maximum).
+``ENDPOINT_WAKE_UP_SECONDS``   allowance for the endpoint waking from zero instances (default 1200): with
+                                the invocation timeout it makes a queued job's deadline (``service.job_deadline_seconds``).
 ``ALLOWED_ORIGIN``              the web app origin answered in CORS headers (default ``*`` only for local use).
 ``MODEL_CARD_URI``              classifier card: ``s3://bucket/key`` or a local file path.
 ``APP_VERSION``                 version reported by ``/healthz`` (default: the layer's version).
 ``AWS_ENDPOINT_URL``            boto3's own override (a moto server locally); read by botocore itself.
 ``AWS_REGION`` / ``AWS_DEFAULT_REGION``  region of every client.
 Powertools reads its own: ``POWERTOOLS_SERVICE_NAME``, ``POWERTOOLS_METRICS_NAMESPACE``,
-``POWERTOOLS_LOG_LEVEL``, ``POWERTOOLS_TRACE_DISABLED``.
+``POWERTOOLS_LOG_LEVEL``, ``POWERTOOLS_TRACE_DISABLED``, ``POWERTOOLS_TRACER_CAPTURE_RESPONSE``
+(``false`` on AWS: answers hold presigned URLs and file names, which stay out of X-Ray).
 """
 
 from __future__ import annotations
@@ -70,11 +75,14 @@ class Settings:
     inline_upload_max_bytes: int
     upload_url_ttl_seconds: int
     download_url_ttl_seconds: int
+    max_active_jobs_per_user: int
+    max_uploads_per_user_per_day: int
     invocation_timeout_seconds: int
     allowed_origin: str
     model_card_uri: str
     app_version: str
     aws_endpoint_url: str
+    wake_up_seconds: int = 1200
 
 
 def load_settings() -> Settings:
@@ -92,7 +100,10 @@ def load_settings() -> Settings:
         inline_upload_max_bytes=_int("INLINE_UPLOAD_MAX_BYTES", 4 * MiB),
         upload_url_ttl_seconds=_int("UPLOAD_URL_TTL_SECONDS", 3600),
         download_url_ttl_seconds=_int("DOWNLOAD_URL_TTL_SECONDS", 300),
+        max_active_jobs_per_user=_int("MAX_ACTIVE_JOBS_PER_USER", 3),
+        max_uploads_per_user_per_day=_int("MAX_UPLOADS_PER_USER_PER_DAY", 50),
         invocation_timeout_seconds=min(3600, _int("INVOCATION_TIMEOUT_SECONDS", 3600)),
+        wake_up_seconds=_int("ENDPOINT_WAKE_UP_SECONDS", 1200),
         allowed_origin=os.environ.get("ALLOWED_ORIGIN", "*"),
         model_card_uri=os.environ.get("MODEL_CARD_URI", ""),
         app_version=os.environ.get("APP_VERSION", __version__),

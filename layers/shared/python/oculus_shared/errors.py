@@ -50,6 +50,17 @@ class PayloadTooLarge(ApiError):
     status = 413
 
 
+class TooManyRequests(ApiError):
+    """A user over a per-user limit; ``retry_after`` (seconds) becomes the Retry-After header."""
+
+    code = "limit_reached"
+    status = 429
+
+    def __init__(self, message: str, *, retry_after: int, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = max(1, int(retry_after))
+
+
 class ServiceUnavailable(ApiError):
     code = "service_unavailable"
     status = 503

@@ -1,18 +1,13 @@
-"""The GPU engine behind a narrow interface; SageMaker asynchronous inference implementation."""
+"""The GPU engine: the SageMaker asynchronous inference adapter of ``ports.Invoker``."""
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any
 
 from .aws import client
 
 #: endpoint states in which a request will (eventually) be served
 SERVING_STATES = {"InService", "Updating", "SystemUpdating", "UpdateRollbackFailed"}
-
-
-class Invoker(Protocol):
-    def invoke(self, job_id: str, manifest_uri: str) -> str: ...
-    def endpoint_state(self) -> dict[str, Any]: ...
 
 
 class SageMakerAsyncInvoker:

@@ -1,4 +1,4 @@
-"""Job persistence behind a narrow interface; DynamoDB implementation.
+"""Job persistence: the DynamoDB adapter of ``ports.JobStore``.
 
 Every status change is one UpdateItem whose condition is "the current status is one the
 state machine allows to reach the target" (and, for user calls, "the owner is the caller"),
@@ -15,23 +15,12 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 
 from .aws import client, error_code
 from .cursor import decode_cursor, encode_cursor, owner_status
 from .errors import InvalidTransition, NotFound
 from .jobs import Job, JobStatus, check_transition, sources_of, utc_now
-
-
-class JobStore(Protocol):
-    def put_new(self, job: Job) -> None: ...
-    def get(self, job_id: str) -> Job | None: ...
-    def get_owned(self, owner: str, job_id: str) -> Job: ...
-    def transition(self, job_id: str, target: JobStatus, *, owner: str | None = None,
-                   updates: dict[str, Any] | None = None) -> Job: ...
-    def list_by_owner(self, owner: str, *, limit: int, cursor: str | None,
-                      status: JobStatus | None) -> tuple[list[Job], str | None]: ...
-    def delete(self, job_id: str) -> None: ...
 
 
 def to_dynamo_value(value: Any) -> Any:
@@ -153,6 +142,42 @@ class DynamoJobStore:
             ) from exc
         return Job.from_item(self._from_av(answer["Attributes"]))
 
+    def requeue(self, job_id: str, *, owner: str, retries: int, updates: dict[str, Any] | None = None) -> Job:
+        names = {"#status": "status", "#updatedAt": "updatedAt", "#ownerStatus": "ownerStatus",
+                 "#retries": "retries", "#owner": "owner"}
+        values: dict[str, Any] = {
+            ":queued": JobStatus.QUEUED.value, ":processing": JobStatus.PROCESSING.value, ":now": utc_now(),
+            ":ownerStatus": owner_status(owner, JobStatus.QUEUED.value), ":owner": owner,
+            ":retries": retries, ":next": retries + 1,
+        }
+        sets = ["#status = :queued", "#updatedAt = :now", "#ownerStatus = :ownerStatus", "#retries = :next"]
+        for i, (name, value) in enumerate((updates or {}).items()):
+            names[f"#u{i}"] = name
+            values[f":u{i}"] = value
+            sets.append(f"#u{i} = :u{i}")
+        count = "(attribute_not_exists(#retries) OR #retries = :retries)" if retries == 0 else "#retries = :retries"
+        try:
+            answer = self._db.update_item(
+                TableName=self.table_name,
+                Key={"jobId": {"S": job_id}},
+                UpdateExpression="SET " + ", ".join(sets),
+                ConditionExpression=("attribute_exists(jobId) AND #owner = :owner AND "
+                                     f"#status IN (:queued, :processing) AND {count}"),
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=self._to_av(values),
+                ReturnValues="ALL_NEW",
+            )
+        except Exception as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise
+            current = self.get(job_id)
+            if current is None or current.owner != owner:
+                raise NotFound("no such job", code="job_not_found") from exc
+            raise InvalidTransition(
+                f"a {current.status.value} job retried {current.retries} times cannot be re-queued"
+            ) from exc
+        return Job.from_item(self._from_av(answer["Attributes"]))
+
     def set_progress(self, job_id: str, stage: str, percent: float) -> None:
         """Record progress on a processing job; ignored when the job has moved on."""
         try:
@@ -221,6 +246,52 @@ class DynamoJobStore:
         else:
             next_cursor = None
         return jobs, next_cursor
+
+    def count_active(self, owner: str) -> int:
+        total = 0
+        for status in (JobStatus.QUEUED, JobStatus.PROCESSING):
+            request: dict[str, Any] = {
+                "TableName": self.table_name, "IndexName": self.status_index, "Select": "COUNT",
+                "KeyConditionExpression": "ownerStatus = :pk",
+                "ExpressionAttributeValues": {":pk": {"S": owner_status(owner, status.value)}},
+            }
+            while True:
+                answer = self._db.query(**request)
+                total += int(answer.get("Count", 0))
+                if "LastEvaluatedKey" not in answer:
+                    break
+                request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+        return total
+
+    def created_since(self, owner: str, since: str, limit: int) -> list[str]:
+        answer = self._db.query(
+            TableName=self.table_name, IndexName=self.owner_index, Limit=limit, ScanIndexForward=True,
+            KeyConditionExpression="#owner = :owner AND createdAt >= :since",
+            ExpressionAttributeNames={"#owner": "owner"},
+            ExpressionAttributeValues={":owner": {"S": owner}, ":since": {"S": since}},
+            ProjectionExpression="createdAt",
+        )
+        return [item["createdAt"]["S"] for item in answer.get("Items", [])]
+
+    def reachable(self) -> None:
+        self._db.describe_table(TableName=self.table_name)
+
+    def list_stale(self, status: JobStatus, updated_before: str, limit: int) -> list[Job]:
+        # A paginated, filtered Scan: the sweeper runs every few minutes and the
+        # table holds one item per live job (deleted jobs are removed); a sparse index of
+        # running jobs would replace it if the table grew large.
+        request: dict[str, Any] = {
+            "TableName": self.table_name,
+            "FilterExpression": "#status = :status AND #updatedAt < :before",
+            "ExpressionAttributeNames": {"#status": "status", "#updatedAt": "updatedAt"},
+            "ExpressionAttributeValues": self._to_av({":status": status.value, ":before": updated_before}),
+        }
+        found: list[Job] = []
+        for page in self._db.get_paginator("scan").paginate(**request):
+            found.extend(Job.from_item(self._from_av(item)) for item in page.get("Items", []))
+            if len(found) >= limit:
+                break
+        return found[:limit]
 
     def delete(self, job_id: str) -> None:
         try:

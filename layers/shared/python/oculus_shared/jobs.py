@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from enum import Enum
-from typing import Any
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
 from .errors import InvalidTransition
+
+if TYPE_CHECKING:
+    from .responses import JobView
 
 #: job ids are uuid4 hex (``new_job_id``); anything else in a path is simply not found
 JOB_ID_PATTERN = r"^[0-9a-f]{32}$"
 
 
-class JobStatus(str, Enum):
+class JobStatus(StrEnum):
     UPLOADING = "uploading"
     UPLOADED = "uploaded"
     QUEUED = "queued"
@@ -35,8 +38,9 @@ S = JobStatus
 ALLOWED_TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
     S.UPLOADING: frozenset({S.UPLOADED, S.FAILED, S.DELETED}),
     S.UPLOADED: frozenset({S.QUEUED, S.FAILED, S.DELETED}),
-    S.QUEUED: frozenset({S.PROCESSING, S.COMPLETED, S.FAILED}),
-    S.PROCESSING: frozenset({S.COMPLETED, S.FAILED}),
+    # -> DELETED from a running job: DELETE cancels it; its late answer is then ignored
+    S.QUEUED: frozenset({S.PROCESSING, S.COMPLETED, S.FAILED, S.DELETED}),
+    S.PROCESSING: frozenset({S.COMPLETED, S.FAILED, S.DELETED}),
     S.COMPLETED: frozenset({S.DELETED}),
     S.FAILED: frozenset({S.DELETED}),
     S.DELETED: frozenset(),
@@ -60,12 +64,12 @@ def check_transition(current: JobStatus, target: JobStatus) -> None:
         raise InvalidTransition(f"a job that is {current.value} cannot become {target.value}")
 
 
-class JobKind(str, Enum):
+class JobKind(StrEnum):
     VOLUME = "volume"
     IMAGE = "image"
 
 
-class Task(str, Enum):
+class Task(StrEnum):
     TOTALSEG = "totalseg"
     CLASSIFY = "classify"
 
@@ -76,7 +80,7 @@ def new_job_id() -> str:
 
 def utc_now() -> str:
     """ISO-8601 UTC with milliseconds: sorts lexicographically, so the owner index orders by it."""
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass
@@ -96,6 +100,13 @@ class Job:
     files: list[dict[str, Any]] = field(default_factory=list)
     engine: dict[str, Any] | None = None
     error: dict[str, str] | None = None
+    #: the engine's answer objects under async/ (from its notification), deleted with the job
+    answer_keys: list[str] = field(default_factory=list)
+    #: how many times the job was re-queued because its engine died (at most once)
+    retries: int = 0
+    #: the death notification the retry answered (its failure/output location): a duplicate
+    #: copy of it is recognised and changes nothing
+    retried_after: str | None = None
 
     @classmethod
     def new_upload(cls, owner: str, kind: JobKind, input_: dict[str, Any]) -> Job:
@@ -122,6 +133,9 @@ class Job:
             "result": self.result,
             "engine": self.engine,
             "error": self.error,
+            "answerKeys": self.answer_keys or None,
+            "retries": self.retries or None,
+            "retriedAfter": self.retried_after,
         }
         item.update({k: v for k, v in optional.items() if v is not None})
         return item
@@ -144,9 +158,12 @@ class Job:
             files=list(item.get("files") or []),
             engine=item.get("engine"),
             error=item.get("error"),
+            answer_keys=list(item.get("answerKeys") or []),
+            retries=int(item.get("retries") or 0),
+            retried_after=item.get("retriedAfter"),
         )
 
-    def public_view(self) -> dict[str, Any]:
+    def public_view(self) -> JobView:
         """What the API shows: no storage keys, no owner id."""
         return {
             "jobId": self.job_id,

@@ -1,10 +1,11 @@
 """S3 key layout (one private bucket). Ids only in keys: owner is the Cognito ``sub``, the
-job id a random uuid; the filename is the user's, validated by ``validation.check_filename``."""
+job id a random uuid, and the upload is ``input`` plus its extension."""
 
 from __future__ import annotations
 
 UPLOADS = "uploads"
 RESULTS = "results"
+ASYNC_PREFIX = "async/"
 ASYNC_REQUESTS = "async/requests"
 ASYNC_OUTPUTS = "async/outputs"
 ASYNC_FAILURES = "async/failures"
@@ -14,8 +15,10 @@ def upload_prefix(owner: str, job_id: str) -> str:
     return f"{UPLOADS}/{owner}/{job_id}/"
 
 
-def upload_key(owner: str, job_id: str, filename: str) -> str:
-    return f"{upload_prefix(owner, job_id)}{filename}"
+def upload_key(owner: str, job_id: str, extension: str) -> str:
+    """A neutral object name: user file names (often patient names) stay in the job record,
+    out of keys and so out of S3 access logs and engine logs."""
+    return f"{upload_prefix(owner, job_id)}input{extension}"
 
 
 def results_prefix(owner: str, job_id: str) -> str:

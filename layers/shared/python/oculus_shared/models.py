@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from .jobs import JOB_ID_PATTERN
+
 StructureName = Annotated[str, Field(pattern=r"^[a-z0-9_]{1,64}$")]
 
 
@@ -35,10 +36,14 @@ class CompleteUploadRequest(_Strict):
 
 
 class TotalsegRequest(_Strict):
+    """The options of a ``totalseg`` job; each field is an engine option (sagemaker/oculus/options.py)
+    with the same default and allowed values (tests/unit/engine/test_options_contract.py)."""
+
     jobId: str = Field(pattern=JOB_ID_PATTERN)
     device: Literal["gpu", "cpu"] = "gpu"
     fast: bool = False
-    reduction_percent: int = Field(default=90, ge=0, le=99)
+    # None: the engine's tolerance-based decimation; 0..99 overrides it
+    reduction_percent: int | None = Field(default=None, ge=0, le=99)
     roi_subset: list[StructureName] | None = Field(default=None, min_length=1, max_length=200)
     stl: bool = False
     smoothing: bool = True

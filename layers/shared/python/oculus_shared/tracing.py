@@ -21,7 +21,8 @@ Handlers use it exactly like Powertools' tracer::
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 #: libraries X-Ray instruments when tracing is on (every AWS call goes through botocore)
 PATCHED_MODULES = ("botocore",)

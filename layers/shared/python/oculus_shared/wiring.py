@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from .blob_store import BlobStore
+from .blob_store import S3BlobStore
 from .config import settings
 from .errors import NotFound
 from .invoker import SageMakerAsyncInvoker
@@ -20,7 +20,7 @@ _JOB_ID = re.compile(JOB_ID_PATTERN)
 def backend() -> Backend:
     s = settings()
     invoker = SageMakerAsyncInvoker(s.endpoint_name, s.invocation_timeout_seconds) if s.endpoint_name else None
-    return Backend(s, DynamoJobStore(s.table_name, s.owner_index_name, s.status_index_name), BlobStore(s.bucket_name), invoker)
+    return Backend(s, DynamoJobStore(s.table_name, s.owner_index_name, s.status_index_name), S3BlobStore(s.bucket_name), invoker)
 
 
 def reset() -> None:

@@ -1,0 +1,64 @@
+"""The job tasks (a manifest's ``task``) and what runs each: one table for the server and the CLI.
+
+- ``totalseg``: a CT/MR scan -> segmentation -> meshes and every volume result
+- ``mesh``: a label map the user already has -> the same results
+- ``classify``: one brain-MRI slice -> prediction and the image as the model saw it
+
+``totalseg`` and ``classify`` are what the API sends (the layer's ``Task``); ``mesh`` is the
+engine's own (``oculus mesh`` and a manifest that names it). A task's options are validated by
+``ProcessOptions.from_mapping`` whichever way they came in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .progress import Progress, no_progress
+
+
+@dataclass(frozen=True)
+class JobContext:
+    """What a task may use besides its input, output folder and options."""
+
+    progress: Progress = no_progress
+    work_dir: Path | None = None  # temporary files (an extracted DICOM ZIP)
+    reference_scan: Path | None = None  # mesh: the scan the label map belongs to
+    classifier: Callable[[], Any] | None = None  # classify: the loaded model (default: the shipped one)
+
+
+Handler = Callable[[Path, Path, Mapping[str, Any], JobContext], dict]
+
+
+def _totalseg(source: Path, out_dir: Path, options: Mapping[str, Any], context: JobContext) -> dict:
+    from .options import ProcessOptions
+    from .pipeline import process_scan
+
+    return process_scan(source, out_dir, ProcessOptions.from_mapping(options), context.progress,
+                        work_dir=context.work_dir)
+
+
+def _mesh(source: Path, out_dir: Path, options: Mapping[str, Any], context: JobContext) -> dict:
+    from .options import ProcessOptions
+    from .pipeline import mesh_label_map
+
+    return mesh_label_map(source, out_dir, ProcessOptions.from_mapping(options),
+                          reference_scan=context.reference_scan, progress=context.progress)
+
+
+def _classify(source: Path, out_dir: Path, options: Mapping[str, Any], context: JobContext) -> dict:
+    from .pipeline import classify_job
+
+    context.progress("classifying", 10)
+    return classify_job(source, out_dir, context.classifier() if context.classifier else None)
+
+
+TASKS: dict[str, Handler] = {"totalseg": _totalseg, "mesh": _mesh, "classify": _classify}
+
+
+def run_task(task: str, source: Path, out_dir: Path, options: Mapping[str, Any] | None = None,
+             context: JobContext | None = None) -> dict:
+    """Run one job task; the summary lists the files written into ``out_dir``."""
+    return TASKS[task](source, out_dir, options or {}, context or JobContext())

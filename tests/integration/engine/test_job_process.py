@@ -1,0 +1,42 @@
+"""A job runs in a child process with a deadline and a memory limit (oculus.job_process)."""
+
+from __future__ import annotations
+
+import pytest
+
+from oculus.job_process import run_job_process
+
+
+def test_a_job_returns_its_summary_and_progress_from_the_child(shared_data, tmp_path):
+    stages = []
+    summary = run_job_process("mesh", shared_data / "ct" / "example_seg.nii.gz", tmp_path / "out",
+                              {"reduction_percent": 95}, work_dir=tmp_path,
+                              progress=lambda stage, percent: stages.append(stage))
+    assert {f["name"] for f in summary["files"]} <= {p.name for p in (tmp_path / "out").iterdir()}
+    assert "meshing" in stages
+
+
+def test_a_job_past_its_deadline_is_killed_and_its_outputs_removed(shared_data, tmp_path):
+    out = tmp_path / "out"
+    with pytest.raises(Exception) as caught:
+        run_job_process("mesh", shared_data / "ct" / "example_seg.nii.gz", out, {}, work_dir=tmp_path,
+                        progress=lambda *_: out.mkdir(exist_ok=True), timeout_s=3)
+    assert caught.value.code == "timeout"
+    assert not out.exists()
+
+
+def test_a_job_over_its_memory_limit_fails_with_a_code_and_the_caller_lives(shared_data, tmp_path):
+    with pytest.raises(Exception) as caught:
+        run_job_process("totalseg", shared_data / "ct" / "example_ct.nii.gz", tmp_path / "out",
+                        {"engine": "threshold"}, work_dir=tmp_path, progress=lambda *_: None,
+                        memory_limit=400 * 1024**2)
+    assert caught.value.code in ("out_of_memory", "scan_too_large")
+
+
+def test_an_input_error_in_the_child_keeps_its_code(tmp_path):
+    bogus = tmp_path / "notes.nii.gz"
+    bogus.write_text("not a scan")
+    with pytest.raises(Exception) as caught:
+        run_job_process("totalseg", bogus, tmp_path / "out", {}, work_dir=tmp_path, progress=lambda *_: None)
+    assert caught.value.code == "not_a_scan"
+    assert caught.value.http_status == 422
