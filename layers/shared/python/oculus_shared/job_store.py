@@ -107,10 +107,7 @@ class DynamoJobStore:
             ":target": target.value, ":now": utc_now(), ":ownerStatus": owner_status(key_owner, target.value)
         }
         sets = ["#status = :target", "#updatedAt = :now", "#ownerStatus = :ownerStatus"]
-        for i, (name, value) in enumerate((updates or {}).items()):
-            names[f"#u{i}"] = name
-            values[f":u{i}"] = value
-            sets.append(f"#u{i} = :u{i}")
+        _add_updates(updates, sets, names, values)
         source_refs = []
         for i, source in enumerate(sources):
             values[f":s{i}"] = source
@@ -120,6 +117,21 @@ class DynamoJobStore:
             names["#owner"] = "owner"
             values[":owner"] = owner
             condition += " AND #owner = :owner"
+        job = self._update_if(job_id, sets, names, values, condition)
+        if job is None:
+            current = self.get(job_id)
+            if current is None or (owner is not None and current.owner != owner):
+                raise NotFound("no such job", code="job_not_found")
+            check_transition(current.status, target)  # raises with the precise reason
+            raise InvalidTransition(  # the state moved between our read and write
+                f"the job changed state concurrently (now {current.status.value})"
+            )
+        return job
+
+    def _update_if(self, job_id: str, sets: list[str], names: dict[str, str], values: dict[str, Any],
+                   condition: str) -> Job | None:
+        """One conditional UpdateItem of an existing job: the job as written, or None when the
+        condition did not hold."""
         try:
             answer = self._db.update_item(
                 TableName=self.table_name,
@@ -133,13 +145,7 @@ class DynamoJobStore:
         except Exception as exc:
             if error_code(exc) != "ConditionalCheckFailedException":
                 raise
-            current = self.get(job_id)
-            if current is None or (owner is not None and current.owner != owner):
-                raise NotFound("no such job", code="job_not_found") from exc
-            check_transition(current.status, target)  # raises with the precise reason
-            raise InvalidTransition(  # the state moved between our read and write
-                f"the job changed state concurrently (now {current.status.value})"
-            ) from exc
+            return None
         return Job.from_item(self._from_av(answer["Attributes"]))
 
     def requeue(self, job_id: str, *, owner: str, retries: int, updates: dict[str, Any] | None = None) -> Job:
@@ -151,32 +157,18 @@ class DynamoJobStore:
             ":retries": retries, ":next": retries + 1,
         }
         sets = ["#status = :queued", "#updatedAt = :now", "#ownerStatus = :ownerStatus", "#retries = :next"]
-        for i, (name, value) in enumerate((updates or {}).items()):
-            names[f"#u{i}"] = name
-            values[f":u{i}"] = value
-            sets.append(f"#u{i} = :u{i}")
+        _add_updates(updates, sets, names, values)
         count = "(attribute_not_exists(#retries) OR #retries = :retries)" if retries == 0 else "#retries = :retries"
-        try:
-            answer = self._db.update_item(
-                TableName=self.table_name,
-                Key={"jobId": {"S": job_id}},
-                UpdateExpression="SET " + ", ".join(sets),
-                ConditionExpression=("attribute_exists(jobId) AND #owner = :owner AND "
-                                     f"#status IN (:queued, :processing) AND {count}"),
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=self._to_av(values),
-                ReturnValues="ALL_NEW",
-            )
-        except Exception as exc:
-            if error_code(exc) != "ConditionalCheckFailedException":
-                raise
+        job = self._update_if(job_id, sets, names, values,
+                              f"#owner = :owner AND #status IN (:queued, :processing) AND {count}")
+        if job is None:
             current = self.get(job_id)
             if current is None or current.owner != owner:
-                raise NotFound("no such job", code="job_not_found") from exc
+                raise NotFound("no such job", code="job_not_found")
             raise InvalidTransition(
                 f"a {current.status.value} job retried {current.retries} times cannot be re-queued"
-            ) from exc
-        return Job.from_item(self._from_av(answer["Attributes"]))
+            )
+        return job
 
     def set_progress(self, job_id: str, stage: str, percent: float) -> None:
         """Record progress on a processing job; ignored when the job has moved on."""
@@ -305,3 +297,12 @@ class DynamoJobStore:
         except Exception as exc:
             if error_code(exc) != "ConditionalCheckFailedException":
                 raise
+
+
+def _add_updates(updates: dict[str, Any] | None, sets: list[str], names: dict[str, str],
+                 values: dict[str, Any]) -> None:
+    """SET clauses for the caller's extra attributes, with placeholder names and values."""
+    for i, (name, value) in enumerate((updates or {}).items()):
+        names[f"#u{i}"] = name
+        values[f":u{i}"] = value
+        sets.append(f"#u{i} = :u{i}")
