@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from oculus.job_process import run_job_process
@@ -18,9 +20,16 @@ def test_a_job_returns_its_summary_and_progress_from_the_child(shared_data, tmp_
 
 def test_a_job_past_its_deadline_is_killed_and_its_outputs_removed(shared_data, tmp_path):
     out = tmp_path / "out"
+
+    def slow_progress(*_):
+        # partial outputs exist, and the deadline passes whatever the machine's speed (the parent
+        # checks the deadline before it reads the child's next message)
+        out.mkdir(exist_ok=True)
+        time.sleep(3.5)
+
     with pytest.raises(Exception) as caught:
         run_job_process("mesh", shared_data / "ct" / "example_seg.nii.gz", out, {}, work_dir=tmp_path,
-                        progress=lambda *_: out.mkdir(exist_ok=True), timeout_s=3)
+                        progress=slow_progress, timeout_s=3)
     assert caught.value.code == "timeout"
     assert not out.exists()
 
