@@ -59,6 +59,20 @@ class ModelError(OculusError):
     http_status = 500
 
 
+class JobTimeoutError(OculusError):
+    """A job ran past its deadline and was stopped (oculus.job_process)."""
+
+    code = "timeout"
+    http_status = 504
+
+
+class EngineCrashedError(OculusError):
+    """The job's process died without an answer (killed by the kernel, a native crash)."""
+
+    code = "engine_crashed"
+    http_status = 500
+
+
 # --- input loading (oculus.io) -------------------------------------------------------------
 
 

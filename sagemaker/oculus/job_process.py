@@ -29,24 +29,12 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .errors import OculusError
+from .errors import EngineCrashedError, JobTimeoutError, OculusError
 
 log = logging.getLogger("oculus.job")
 
 DEFAULT_TIMEOUT_S = 3300.0
 _MEMORY_SHARE = 0.85
-
-
-class JobTimeoutError(OculusError):
-    code = "timeout"
-    http_status = 504
-
-
-class EngineCrashedError(OculusError):
-    """The child died without an answer (killed by the kernel, a native crash)."""
-
-    code = "engine_crashed"
-    http_status = 500
 
 
 def job_timeout_s() -> float:
