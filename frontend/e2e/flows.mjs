@@ -20,7 +20,9 @@ export async function signIn(page, base, user, password, prefix) {
 
 export async function uploadAndStart(page, file, prefix, { fast = false } = {}) {
   await page.getByTestId('file-input').setInputFiles(file);
-  if (fast) await page.getByLabel(/Fast mode/).check();
+  // fast mode is offered only where the engine has TotalSegmentator (GET /capabilities)
+  const fastMode = page.getByLabel(/Fast mode/);
+  if (fast && (await fastMode.isVisible()) && (await fastMode.isEnabled())) await fastMode.check();
   await shot(page, `${prefix}-02-file-chosen`);
   await page.getByRole('button', { name: 'Upload and start' }).click();
 }
@@ -96,9 +98,9 @@ export async function explore(page, prefix, structure) {
 
 export async function checkClassification(page, prefix) {
   await page.getByTestId('research-notice').waitFor();
-  await page.getByTestId('predicted-class').waitFor();
+  await page.getByTestId('verdict').waitFor();
   await shot(page, `${prefix}-08-classification`);
-  const text = await page.getByTestId('predicted-class').textContent();
+  const text = await page.getByTestId('verdict').textContent();
   if (!/Glioma|Meningioma|No tumour|Pituitary/.test(text)) throw new Error(`no predicted class shown: ${text}`);
 }
 

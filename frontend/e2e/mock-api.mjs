@@ -8,8 +8,22 @@ import { bodyLikeStructures, lungs, makeGlb, reportFor } from './glb.mjs';
 const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
 const ID_TOKEN = `${b64({ alg: 'none' })}.${b64({ sub: 'user-1', email: 'clinician@example.org', exp: Math.floor(Date.now() / 1000) + 3600 })}.x`;
 
+/** GET /capabilities of an engine with TotalSegmentator's fast total and total_mr models, or without any. */
+export function capabilitiesOf(totalsegmentator) {
+  const tasks = totalsegmentator
+    ? [
+        { name: 'total', weights: false, fastWeights: true, structures: ['kidney_left', 'kidney_right', 'liver', 'lung_upper_lobe_left', 'spleen'] },
+        { name: 'total_mr', weights: false, fastWeights: true, structures: ['kidney_left', 'liver', 'prostate', 'spleen'] },
+      ]
+    : [];
+  return { known: true, publishedAt: new Date().toISOString(), engineVersion: '0.4.0', default: totalsegmentator ? 'totalsegmentator' : 'threshold', totalsegmentator: { installed: totalsegmentator, usable: totalsegmentator, version: totalsegmentator ? '2.18.0' : null, tasks } };
+}
+
 /** `result` ({glb, report}) serves an engine's own output instead of the synthetic spheres. */
-export function mockBackend({ structures = [...bodyLikeStructures(12), ...lungs()], segments = 24, degraded = false, result = null } = {}) {
+export function mockBackend({ structures = [...bodyLikeStructures(12), ...lungs()], segments = 24, degraded = false, result = null, totalsegmentator = false } = {}) {
+  const capabilities = capabilitiesOf(totalsegmentator);
+  /** the options of each POST /process/totalseg, newest last */
+  const processed = [];
   const glb = result?.glb ?? makeGlb(structures, segments);
   const report = result?.report ?? reportFor(structures);
   const names = report.structures.map((s) => s.name);
@@ -48,7 +62,10 @@ export function mockBackend({ structures = [...bodyLikeStructures(12), ...lungs(
       } else {
         job.files = segFiles;
         job.result = { structures: names.length, structureNames: names, triangles: 1000, coordinateSystem: 'RAS', warnings: [] };
-        job.engine = degraded || /fallback/.test(job.input.filename)
+        const mr = /_mr/.test(job.input.filename) && job.options?.totalseg_task === 'total';
+        job.engine = mr
+          ? { name: 'totalsegmentator', version: '2.18.0', task: 'total_mr', degraded: false, note: '', modality: 'MR', routedFrom: 'total' }
+          : degraded || /fallback/.test(job.input.filename)
           ? { name: 'threshold', version: '0.1.0', task: 'total', degraded: true, note: 'TotalSegmentator is not installed (/opt/venv/lib/python3.11/site-packages/totalsegmentator missing); set TOTALSEG_HOME_DIR=/opt/weights and run `totalseg_download_weights -t total`.' }
           : { name: 'TotalSegmentator', version: '2.18', task: 'total', degraded: false, note: null };
       }
@@ -88,8 +105,10 @@ export function mockBackend({ structures = [...bodyLikeStructures(12), ...lungs(
     if (m) return ok({ job: Object.assign(jobs.get(m[1]), { status: 'uploaded' }) });
     m = api.match(/^\/process\/(totalseg|classify)$/);
     if (m) {
-      const job = jobs.get(body().jobId);
-      Object.assign(job, { status: 'queued', task: m[1], stage: 'queued', progress: 0 });
+      const { jobId, ...options } = body();
+      const job = jobs.get(jobId);
+      if (m[1] === 'totalseg') processed.push(options);
+      Object.assign(job, { status: 'queued', task: m[1], stage: 'queued', progress: 0, options });
       return ok({ jobId: job.jobId, status: 'queued', task: m[1] }, 202);
     }
     if (api === '/jobs') {
@@ -101,9 +120,10 @@ export function mockBackend({ structures = [...bodyLikeStructures(12), ...lungs(
     if (m) return ok({ job: jobs.get(m[1]) });
     m = api.match(/^\/files\/(\w+)\/(.+)$/);
     if (m) return ok({ url: `${base}/mocks3/results/${m[2]}`, expiresIn: 300 });
+    if (api === '/capabilities') return ok(capabilities);
     if (api === '/model-info') return ok({ name: 'oculus-brain-mri', version: '1.0.0', metrics: { accuracy: 0.934 } });
     return route.fulfill({ status: 404, contentType: 'application/json', body: JSON.stringify({ ok: false, error: { code: 'not_found', message: api } }) });
   }
 
-  return { handle, jobs };
+  return { handle, jobs, processed };
 }

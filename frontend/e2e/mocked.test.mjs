@@ -3,6 +3,7 @@ import { mockBackend } from './mock-api.mjs';
 import { CT, brainImage, checkClassification, explore, signIn, uploadAndStart, waitForCompletion } from './flows.mjs';
 import { shot } from './harness.mjs';
 import { dialogsRetryAndLinks, orientationAndSelection, phoneLayout } from './viewer-flows.mjs';
+import { taskPickerBothWays } from './engine-flows.mjs';
 
 export async function setup(page, base) {
   const backend = mockBackend();
@@ -46,4 +47,6 @@ export const tests = {
   'orientation, standard views, selection, slice tools, job address and named downloads': orientationAndSelection,
 
   'Escape closes dialogs, Retry after a failure, degraded engine summary, shared link': dialogsRetryAndLinks,
+
+  'TotalSegmentator task picker only where the engine has it; MR routed to total_mr': taskPickerBothWays,
 };

@@ -3,6 +3,7 @@
 import { CT, brainImage, checkClassification, explore, signIn, uploadAndStart, waitForCompletion } from './flows.mjs';
 import { shot, waitForRenderedScene } from './harness.mjs';
 import { PHONE, assertNoSidewaysScroll } from './viewer-flows.mjs';
+import { describeTiming, measureUploadAndReopen } from './timing.mjs';
 
 const EMAIL = process.env.OCULUS_E2E_EMAIL ?? process.env.OCULUS_DEMO_EMAIL ?? 'demo@oculus.local';
 const PASSWORD = process.env.OCULUS_E2E_PASSWORD ?? process.env.OCULUS_DEMO_PASSWORD ?? 'Oculus-demo-2024!';
@@ -23,6 +24,14 @@ export const tests = {
     const structure = names.includes('body') ? 'body' : names[0];
     const out = await explore(page, 'stack-ct', structure);
     console.log(`  rendered ${out.pixels} px; ZIP ${out.zipBytes} bytes; toggled ${structure}`);
+  },
+
+  // Records where the time goes (marks and request waterfall) and prints it; the targets are
+  // reported by bench/stack-timing.mjs, not asserted here.
+  'times upload to 3D and reopening a finished job': async (page, base) => {
+    const t = await measureUploadAndReopen(page, base, { email: EMAIL, password: PASSWORD, prefix: 'stack-timing' });
+    console.log(describeTiming(t));
+    if (!(t.uploadTo3dMs > 0 && t.reopenMs > 0)) throw new Error(`timing marks missing: ${JSON.stringify(t)}`);
   },
 
   'classifies a brain MRI image': async (page, base) => {

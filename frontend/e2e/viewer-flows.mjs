@@ -6,6 +6,8 @@ import { CT, signIn, uploadAndStart, waitForCompletion } from './flows.mjs';
 import { canvasStats, shot, statsAfterChange, waitForRenderedScene } from './harness.mjs';
 
 export const DESKTOP = { width: 1440, height: 900 };
+/** OUTLINE_COLOR of src/viewer/outline.ts (#f0f9ff) */
+const OUTLINE_RGB = [240, 249, 255];
 export const PHONE = { width: 390, height: 844 };
 
 /** Sign in, upload the small CT and wait for its 3D scene. */
@@ -47,6 +49,24 @@ export async function diffCanvas(page, key) {
     for (let i = 0; i < now.length; i += 4) if (Math.abs(now[i] - before[i]) + Math.abs(now[i + 1] - before[i + 1]) + Math.abs(now[i + 2] - before[i + 2]) > 30) changed++;
     return changed;
   }, key);
+}
+
+/** Pixels of the 3D canvas within `tolerance` of an sRGB colour (the selection outline's). */
+export async function countColour(page, rgb, tolerance = 24) {
+  return page.evaluate(
+    ([c, tol]) => {
+      const src = document.querySelector('[data-testid=scene-container] canvas');
+      const cv = document.createElement('canvas');
+      cv.width = src.width;
+      cv.height = src.height;
+      cv.getContext('2d').drawImage(src, 0, 0);
+      const d = cv.getContext('2d').getImageData(0, 0, cv.width, cv.height).data;
+      let n = 0;
+      for (let i = 0; i < d.length; i += 4) if (Math.abs(d[i] - c[0]) + Math.abs(d[i + 1] - c[1]) + Math.abs(d[i + 2] - c[2]) <= tol) n++;
+      return n;
+    },
+    [rgb, tolerance],
+  );
 }
 
 /** Touch gestures through the DevTools protocol: real touch events, as a phone sends them. */
@@ -147,6 +167,7 @@ export async function orientationAndSelection(page, base) {
 
   // Click the liver in 3D: it is selected, its card shows its measurements, and much of the picture changes.
   await snapshotCanvas(page, 'unselected');
+  const outlineBefore = await countColour(page, OUTLINE_RGB);
   const at = await page.evaluate(() => window.__oculusViewer.screenOf([60, 30, 40]));
   await page.mouse.click(at.x, at.y);
   const card = page.getByTestId('selection-card');
@@ -156,6 +177,11 @@ export async function orientationAndSelection(page, base) {
   await page.waitForTimeout(800);
   const changed = await diffCanvas(page, 'unselected');
   if (changed < 10_000) throw new Error(`selecting the liver changed only ${changed} pixels`);
+  // ... and a true outline: a band of the outline colour around its silhouette
+  const outline = (await countColour(page, OUTLINE_RGB)) - outlineBefore;
+  console.log(`  selection: ${changed} px changed, ${outline} px of outline`);
+  if (outline < 800) throw new Error(`the selected liver has no visible outline (${outline} px of the outline colour)`);
+  await shot(page, 'desktop-03a-selected-outlined');
   await page.getByLabel('Dim others').check();
   await page.waitForTimeout(800);
   const dimmed = await diffCanvas(page, 'unselected');

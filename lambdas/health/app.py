@@ -1,4 +1,4 @@
-"""GET /healthz (no auth: liveness and dependency checks) and GET /model-info."""
+"""GET /healthz (no auth: liveness and dependency checks), GET /model-info and GET /capabilities."""
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
@@ -6,8 +6,9 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from oculus_shared import service
+from oculus_shared.capabilities import engine_capabilities
 from oculus_shared.http import JSON, build_resolver, caller_id, respond
-from oculus_shared.responses import Health, ModelInfo
+from oculus_shared.responses import Capabilities, Health, ModelInfo
 from oculus_shared.tracing import make_tracer
 from oculus_shared.wiring import backend
 
@@ -34,6 +35,13 @@ def healthz() -> Response[Health]:
 def model_info() -> Response[ModelInfo]:
     caller_id(app)
     return respond(service.model_info(backend()))
+
+
+@app.get("/capabilities", summary="What the segmentation engine runs: TotalSegmentator's tasks and weights, as the engine published them at its last start")
+@tracer.capture_method
+def capabilities() -> Response[Capabilities]:
+    caller_id(app)
+    return respond(engine_capabilities(backend().blobs))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

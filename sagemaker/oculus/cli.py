@@ -44,7 +44,9 @@ def _build_parser() -> argparse.ArgumentParser:
     classify = sub.add_parser("classify", help="classify brain-MRI slices (JPEG/PNG/DICOM)")
     classify.add_argument("images", type=Path, nargs="+")
     classify.add_argument("--json", action="store_true", help="one JSON object per line, in order")
-    classify.add_argument("--model", type=Path, help="a model card (default: the shipped model)")
+    which = classify.add_mutually_exclusive_group()
+    which.add_argument("--model", type=Path, help="a model card (default: the shipped default version)")
+    which.add_argument("--model-version", help="a shipped model version, e.g. v1 (default: the default version)")
 
     serve = sub.add_parser("serve", help="run the inference server (/ping, /invocations)")
     serve.add_argument("--host", default=None, help="default 127.0.0.1 (OCULUS_HOST overrides)")
@@ -101,15 +103,21 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_OK
 
     if args.command == "classify":
-        from .classify import load_classifier
+        from .classify import load_classifier, load_version
+        from .options import ClassifyOptions
 
-        classifier = load_classifier(args.model) if args.model else load_classifier()
+        if args.model:
+            classifier = load_classifier(args.model)
+        else:  # the same validation as a job's options.modelVersion
+            classifier = load_version(ClassifyOptions.from_mapping({"modelVersion": args.model_version}).model_version)
         answers = classify_images(args.images, classifier)
         for answer in answers:
             if args.json:
                 print(json.dumps(answer), flush=True)
             elif answer["ok"]:
-                print(f"{answer['image']}: {answer['predicted_class']} ({answer['confidence']:.2f}) - {answer['recommendation']}")
+                verdict = f"[{answer['verdict']}] " if answer.get("verdict") else ""
+                print(f"{answer['image']}: {verdict}{answer['predicted_class']} ({answer['confidence']:.2f}, model "
+                      f"{answer['model']['version']}) - {answer['recommendation']}")
             else:
                 print(f"{answer['image']}: error {answer['error']['code']}: {answer['error']['message']}")
         if all(a["ok"] for a in answers):

@@ -137,13 +137,8 @@ def _child_main(sender, task: str, source: str, out_dir: str, options: dict, wor
     def progress(stage: str, percent: float) -> None:
         sender.send(("progress", stage, float(percent)))
 
-    def classifier():
-        from .classify import load_classifier
-
-        return load_classifier()
-
     try:
-        context = JobContext(progress=progress, work_dir=Path(work_dir), classifier=classifier)
+        context = JobContext(progress=progress, work_dir=Path(work_dir))
         sender.send(("done", run_task(task, Path(source), Path(out_dir), options, context)))
     except OculusError as exc:
         sender.send(("error", exc.code, exc.message, exc.http_status))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -113,6 +114,30 @@ def check(spec: dataclasses.Field, value: Any) -> Any:
 
 def _invalid(message: str) -> InputError:
     return InputError(message, code="invalid_options")
+
+
+# --- a classify job ------------------------------------------------------------------------------
+
+#: A classifier version key (``oculus.classify.registry``); the API's ``ClassifyRequest.modelVersion``
+#: restates it (tests/unit/engine/test_options_contract.py holds the two equal).
+MODEL_VERSION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$"
+
+
+@dataclass(frozen=True)
+class ClassifyOptions:
+    """What a ``classify`` job may ask for: the manifest's ``options.modelVersion`` (the CLI's
+    ``--model-version``); None = the served default version."""
+
+    model_version: str | None = None
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any] | None) -> ClassifyOptions:
+        value = dict(values or {}).get("modelVersion")
+        if value is None:
+            return cls()
+        if not isinstance(value, str) or not re.match(MODEL_VERSION_PATTERN, value):
+            raise _invalid("modelVersion must be a model version key such as v2")
+        return cls(model_version=value)
 
 
 # --- the command line ----------------------------------------------------------------------------

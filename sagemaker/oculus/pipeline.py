@@ -34,6 +34,7 @@ def process_scan(
     from .io import load_volume
     from .io.labels import looks_like_label_map
     from .segment.labels import LabelsEngine
+    from .segment.routing import route_task
     from .segment.select import select_engine
 
     timings: dict[str, float] = {}
@@ -42,13 +43,17 @@ def process_scan(
     volume = load_volume(scan, work_dir=work_dir)
     timings["load"] = time.perf_counter() - started
 
+    segment_options, routing = options.segment_options(), None
     if looks_like_label_map(volume.data):  # an uploaded segmentation: mesh it, no model
         engine = LabelsEngine.from_detected(volume, task=options.totalseg_task)
     else:
-        engine, _why = select_engine(options.engine, options.segment_options())
+        segment_options, routing = route_task(volume, segment_options)  # MR scan -> total_mr
+        engine, _why = select_engine(options.engine, segment_options)
     progress("segmenting", 5)
     t0 = time.perf_counter()
-    segmentation = engine.segment(volume, options.segment_options(), scaled(progress, 5, 60))
+    segmentation = engine.segment(volume, segment_options, scaled(progress, 5, 60))
+    if routing:
+        segmentation = routing.record(segmentation)
     timings["segment"] = time.perf_counter() - t0
     return _finish(volume, segmentation, out_dir, options, progress, timings, started)
 

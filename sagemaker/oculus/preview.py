@@ -19,6 +19,7 @@ from .mesh.model import StructureMesh
 PANEL_HEIGHT = 256
 _OVERLAY_ALPHA = 0.45
 _MAX_STEPS = 24  # samples per triangle edge: bounds the work for a few huge triangles
+_FILL_PIXELS = 1.5  # triangles wider than this are filled; smaller ones are covered by their vertices' 2 x 2 px
 _WORD_GAP = 5
 
 
@@ -113,9 +114,14 @@ def _panel(label_slice, gray, lut, axis, spacing) -> Image.Image:
 
 
 def _render_3d(meshes: list[StructureMesh], size: int) -> Image.Image:
-    """Front (anterior) view of the meshes as they are: every front-facing triangle is filled
-    with sample points about a pixel apart, each drawn 2 x 2 px (so a coarse, tolerance-decimated
-    surface shows without holes), shaded by its face's normal, nearest wins (painter's order)."""
+    """Front (anterior) view of the meshes as they are, nearest sample wins (a z-buffer).
+
+    Every front-facing vertex is a sample shaded by its normal; a triangle wider than
+    ``_FILL_PIXELS`` is also filled with samples about a pixel apart, shaded by its face's
+    normal, so a coarse, tolerance-decimated surface shows without holes. Each sample is drawn
+    2 x 2 px. A decimated mesh's triangles are mostly smaller than a pixel here: per-vertex work
+    instead of per-triangle sampling is what keeps this well under the meshing's own time.
+    """
     image = np.full((size, size, 3), 16.0, np.float32)
     if not meshes:
         return Image.fromarray(image.astype(np.uint8), "RGB")
@@ -123,36 +129,47 @@ def _render_3d(meshes: list[StructureMesh], size: int) -> Image.Image:
     high = np.max([m.vertices.max(axis=0) for m in meshes], axis=0).astype(np.float64)
     scale = (size - 8) / max(float(max(high[0] - low[0], high[2] - low[2])), 1e-6)
     top = (size - (high[2] - low[2]) * scale) / 2  # centre the body vertically
+    origin = np.asarray([high[0] * scale + 4, high[2] * scale + top, 0.0], np.float32)
+    # pixel coordinates: column (patient's right on the left), row (superior up), depth (the
+    # viewer stands anterior, +y, looking towards -y: larger y is nearer)
+    to_pixel = np.asarray([[-scale, 0, 0], [0, 0, 1], [0, -scale, 0]], np.float32)
     points, shades = [], []
     for mesh in meshes:
-        vertices = mesh.vertices.astype(np.float32)
-        a, b, c = (vertices[mesh.faces[:, i]] for i in range(3))
-        normal = np.cross(b - a, c - a)
-        facing = normal[:, 1] > 0  # back faces are hidden behind front ones anyway
-        # pixel coordinates: column (patient's right on the left), row (superior up), depth
-        # (the viewer stands anterior, +y, looking towards -y: larger y is nearer)
-        corners = np.stack([a[facing], b[facing], c[facing]], axis=1)
-        pixel = np.stack([(high[0] - corners[..., 0]) * scale + 4, (high[2] - corners[..., 2]) * scale + top, corners[..., 1]], axis=-1)
-        normal = normal[facing]
-        edge = np.maximum(np.abs(pixel[:, 1, :2] - pixel[:, 0, :2]).max(axis=1), np.abs(pixel[:, 2, :2] - pixel[:, 0, :2]).max(axis=1))
-        steps = np.clip(np.ceil(edge).astype(np.int64), 1, _MAX_STEPS)  # samples per edge
-        light = (0.3 + 0.7 * np.clip(normal[:, 1] / np.maximum(np.linalg.norm(normal, axis=1), 1e-12), 0, 1)).astype(np.float32)
-        single = steps == 1  # within a pixel: one sample, its first corner
-        points.append(pixel[single, 0])
-        shades.append(light[single, None] * np.asarray(mesh.color, np.float32))
-        if not single.all():
-            pixel, light = pixel[~single], light[~single]
-            u, v, face = _triangle_samples(steps[~single])
-            p0 = pixel[face, 0]
-            points.append(p0 + u[:, None].astype(np.float32) * (pixel[face, 1] - p0) + v[:, None].astype(np.float32) * (pixel[face, 2] - p0))
-            shades.append(light[face, None] * np.asarray(mesh.color, np.float32))
-    p, shade = np.concatenate(points), np.concatenate(shades)
-    order = np.argsort(p[:, 2], kind="stable")  # nearest written last
-    for dr, dc in ((0, 0), (0, 1), (1, 0), (1, 1)):  # 2 x 2 px per sample: no gaps between them
-        rows = np.clip(p[order, 1].astype(np.int64) + dr, 0, size - 1)
-        cols = np.clip(p[order, 0].astype(np.int64) + dc, 0, size - 1)
-        image[rows, cols] = shade[order]
-    return Image.fromarray(image.clip(0, 255).astype(np.uint8), "RGB")
+        color = np.asarray(mesh.color, np.float32)
+        pixel = mesh.vertices.astype(np.float32) @ to_pixel + origin
+        facing = mesh.normals[:, 1] > 0
+        points.append(pixel[facing])
+        shades.append((0.3 + 0.7 * mesh.normals[facing, 1:2]) * color)
+        corners = pixel[mesh.faces, :2]  # (F, 3, 2)
+        edge = np.abs(corners[:, 1:] - corners[:, :1]).max(axis=(1, 2))
+        big = np.flatnonzero(edge > _FILL_PIXELS)
+        if len(big) == 0:
+            continue
+        a, b, c = (pixel[mesh.faces[big, i]] for i in range(3))
+        world = [mesh.vertices[mesh.faces[big, i]].astype(np.float32) for i in range(3)]
+        normal = np.cross(world[1] - world[0], world[2] - world[0])
+        front = normal[:, 1] > 0  # back faces are hidden behind front ones anyway
+        if not front.any():
+            continue
+        a, b, c, normal = a[front], b[front], c[front], normal[front]
+        light = 0.3 + 0.7 * normal[:, 1] / np.maximum(np.linalg.norm(normal, axis=1), 1e-12)
+        steps = np.clip(np.ceil(edge[big][front]).astype(np.int64), 1, _MAX_STEPS)  # samples per edge
+        u, v, face = _triangle_samples(steps)
+        p0 = a[face]
+        points.append(p0 + u[:, None].astype(np.float32) * (b[face] - p0) + v[:, None].astype(np.float32) * (c[face] - p0))
+        shades.append(light[face, None] * color)
+    p, shade = np.concatenate(points), np.concatenate(shades).clip(0, 255)
+    # z-buffer: per pixel the nearest (largest depth) of the samples covering it
+    rows, cols = p[:, 1].astype(np.int64), p[:, 0].astype(np.int64)
+    pixels = np.concatenate([np.clip(rows + dr, 0, size - 1) * size + np.clip(cols + dc, 0, size - 1)
+                             for dr, dc in ((0, 0), (0, 1), (1, 0), (1, 1))])  # 2 x 2 px per sample
+    depth = np.tile(p[:, 2], 4)
+    nearest = np.full(size * size, -np.inf, np.float32)
+    np.maximum.at(nearest, pixels, depth)
+    winner = depth == nearest[pixels]
+    flat = image.reshape(-1, 3)
+    flat[pixels[winner]] = np.tile(shade, (4, 1))[winner]
+    return Image.fromarray(image.astype(np.uint8), "RGB")
 
 
 def _triangle_samples(steps: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

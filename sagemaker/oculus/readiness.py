@@ -64,8 +64,9 @@ class Readiness:
     """Loads the engine once, in the background, and answers ``/ping`` from the outcome."""
 
     def __init__(self, load: Callable[[], dict], *, probe_gpu: Callable[[], dict] = gpu_report,
-                 require_gpu: bool | None = None) -> None:
+                 require_gpu: bool | None = None, on_ready: Callable[[dict], object] | None = None) -> None:
         self._load = load
+        self._on_ready = on_ready  # told the loaded status once (e.g. to publish capabilities)
         self._probe_gpu = probe_gpu
         self._require_gpu = gpu_required() if require_gpu is None else require_gpu
         self._started = False
@@ -116,6 +117,11 @@ class Readiness:
                 return
             self._status = {**self._load(), "gpu": gpu}
             log.info("ready")
+            if self._on_ready is not None:
+                try:
+                    self._on_ready(self._status)
+                except Exception:  # noqa: BLE001 - serving does not depend on it
+                    log.exception("on_ready failed")
         except Exception as exc:  # noqa: BLE001 - a failed load is a 503 with its reason, not a dead server
             log.exception("engine failed to load")
             self._error = {"code": "not_ready", "message": str(exc) or type(exc).__name__}

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from .volume import NO_DICOM_SOURCE
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -174,13 +176,26 @@ def _zip(r: VolumeInputs, path: Path) -> None:
     write_zip(r.out_dir, r.zip_names, path, r.zip_members)
 
 
+def _without_dicom_source(r: VolumeInputs) -> bool:
+    """True (and the reason noted once) when the input was not DICOM: decided before importing
+    pydicom and highdicom, which cost a NIfTI job about a second of CPU."""
+    if r.volume.dicom_source is not None:
+        return False
+    r.warnings.append(f"No DICOM SEG or RTSTRUCT was made: {NO_DICOM_SOURCE}.")
+    return True
+
+
 def _dicom_seg(r: VolumeInputs, path: Path) -> list[Path]:
+    if _without_dicom_source(r):
+        return []
     from .dicom_out import write_seg_result
 
     return write_seg_result(r, path)
 
 
 def _dicom_rtstruct(r: VolumeInputs, path: Path) -> list[Path]:
+    if _without_dicom_source(r):
+        return []
     from .dicom_out import write_rtstruct_result
 
     return write_rtstruct_result(r, path)

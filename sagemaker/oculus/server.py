@@ -1,6 +1,7 @@
 """The inference server SageMaker runs (``docker run IMAGE serve``) and a laptop runs too.
 
-``GET /ping`` answers 200 once the engine can serve. ``POST /invocations`` takes the request
+``GET /ping`` answers 200 once the engine can serve (every classifier version loaded; ``GET
+/model-info`` lists them and the default). ``POST /invocations`` takes the request
 manifest ``{jobId, task, input, output, options}``, reads the input from S3, writes results and
 ``progress.json`` under the output prefix and answers the JSON summary. A failed job answers a
 4xx/5xx with ``{ok: false, error: {code, message}}`` so SageMaker async routes it to the error
@@ -25,6 +26,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from . import __version__
+from .capabilities import publish as publish_capabilities
+from .capabilities import segmentation_capabilities
 from .errors import InputError, OculusError
 from .job_process import run_job_process
 from .readiness import Readiness
@@ -45,35 +48,24 @@ JOB_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 # SageMaker async runs one invocation per instance (MaxConcurrentInvocationsPerInstance=1);
 # the lock keeps a laptop honest too: GPU memory and TotalSegmentator are not re-entrant.
 _job_lock = threading.Lock()
-_classifier = None
-_classifier_lock = threading.Lock()
 
 
-def _get_classifier():
-    global _classifier
-    with _classifier_lock:
-        if _classifier is None:
-            from .classify import load_classifier
+def classifier_versions() -> dict:
+    """Every served classifier version, loaded (once per process: ``classify.registry``), with
+    its card's key facts; the default version's facts also on top, as before versions existed."""
+    from .classify import registry
 
-            _classifier = load_classifier()
-        return _classifier
+    index = registry.read_index()
+    loaded = {version: registry.load_version(version).model_info() for version in index["versions"]}
+    return {**loaded[index["default"]], "default": index["default"], "versions": list(loaded.values())}
 
 
 def engine_status() -> dict:
-    """What this server can do right now (for /ping and the local stack's banner)."""
-    from .segment.totalseg import weights_available
-
-    full, fast = weights_available("total", fast=False), weights_available("total", fast=True)
-    status = {
-        "version": __version__,
-        "segmentation": {
-            "totalsegmentator": {"total": full, "total_fast": fast},
-            "threshold": True,
-            "default": "totalsegmentator" if (full or fast) else "threshold",
-        },
-    }
+    """What this server can do right now (for /ping, the local stack's banner and, published
+    once ready, the API's ``GET /capabilities``: ``oculus.capabilities``)."""
+    status = {"version": __version__, "segmentation": segmentation_capabilities()}
     try:
-        status["classifier"] = {"available": True, **_get_classifier().model_info()}
+        status["classifier"] = {"available": True, **classifier_versions()}
     except OculusError as exc:
         status["classifier"] = {"available": False, **exc.to_dict()}
     return status
@@ -151,7 +143,7 @@ def run_job(manifest: object) -> tuple[int, dict]:
 
 def create_app() -> FastAPI:
     # /ping answers from a ready flag at once; the models load in the background (readiness.py).
-    readiness = Readiness(load=engine_status)
+    readiness = Readiness(load=engine_status, on_ready=lambda status: publish_capabilities(status["segmentation"]))
     app = FastAPI(title="IRIS Oculus inference server", version=__version__, lifespan=readiness.lifespan)
     app.state.readiness = readiness
 
@@ -159,6 +151,14 @@ def create_app() -> FastAPI:
     async def ping() -> JSONResponse:  # on the event loop: no worker-thread hop while the models load
         status, body = readiness.ping()
         return JSONResponse(body, status)
+
+    @app.get("/model-info")
+    def model_info() -> JSONResponse:
+        try:
+            versions = classifier_versions()
+        except OculusError as exc:
+            return JSONResponse({"ok": False, "error": exc.to_dict()}, 503)
+        return JSONResponse({"ok": True, "default": versions["default"], "versions": versions["versions"]})
 
     @app.post("/invocations")
     async def invocations(request: Request) -> JSONResponse:

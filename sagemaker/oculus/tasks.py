@@ -26,7 +26,8 @@ class JobContext:
     progress: Progress = no_progress
     work_dir: Path | None = None  # temporary files (an extracted DICOM ZIP)
     reference_scan: Path | None = None  # mesh: the scan the label map belongs to
-    classifier: Callable[[], Any] | None = None  # classify: the loaded model (default: the shipped one)
+    # classify: the loaded model of a version (None: the default); default: the shipped registry
+    classifier: Callable[[str | None], Any] | None = None
 
 
 Handler = Callable[[Path, Path, Mapping[str, Any], JobContext], dict]
@@ -49,10 +50,14 @@ def _mesh(source: Path, out_dir: Path, options: Mapping[str, Any], context: JobC
 
 
 def _classify(source: Path, out_dir: Path, options: Mapping[str, Any], context: JobContext) -> dict:
+    from .classify.registry import load_version
+    from .options import ClassifyOptions
     from .pipeline import classify_job
 
+    version = ClassifyOptions.from_mapping(options).model_version
+    classifier = (context.classifier or load_version)(version)  # an unknown version fails here, a 4xx
     context.progress("classifying", 10)
-    return classify_job(source, out_dir, context.classifier() if context.classifier else None)
+    return classify_job(source, out_dir, classifier)
 
 
 TASKS: dict[str, Handler] = {"totalseg": _totalseg, "mesh": _mesh, "classify": _classify}

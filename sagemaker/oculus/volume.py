@@ -14,6 +14,13 @@ COORDINATE_SYSTEM_NOTE = (
 )
 
 
+#: Why a job without DICOM input has no seg.dcm / rtstruct.dcm (said without importing highdicom).
+NO_DICOM_SOURCE = (
+    "the input was not a DICOM series, so there are no source images for a DICOM SEG or "
+    "RTSTRUCT to reference; upload the DICOM series to get seg.dcm and rtstruct.dcm"
+)
+
+
 @dataclass
 class DicomSource:
     """The DICOM slices a Volume was built from, kept so results can reference them.

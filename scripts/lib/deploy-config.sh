@@ -74,14 +74,15 @@ stack_output() {
     --query "Stacks[0].Outputs[?OutputKey=='$1'].OutputValue" --output text
 }
 
-# publish_model_cards: copy the shipped classifier model cards to the stack's data bucket,
-# where GET /model-info reads them (idempotent; run after every deploy).
+# publish_model_cards: copy each shipped classifier's version index (versions.json) and the card
+# of every version to the stack's data bucket, where GET /model-info and POST /process/classify
+# read them (idempotent; run after every deploy).
 publish_model_cards() {
-  local bucket card model
+  local bucket file rel
   bucket=$(stack_output DataBucketName)
-  for card in "$ROOT"/sagemaker/oculus/models/*/card.json; do
-    [ -f "$card" ] || continue
-    model=$(basename "$(dirname "$card")")
-    run aws s3 cp "$card" "s3://$bucket/models/$model/card.json" --region "$REGION" --content-type application/json
+  for file in "$ROOT"/sagemaker/oculus/models/*/versions.json "$ROOT"/sagemaker/oculus/models/*/*/card.json; do
+    [ -f "$file" ] || continue
+    rel=${file#"$ROOT"/sagemaker/oculus/models/}
+    run aws s3 cp "$file" "s3://$bucket/models/$rel" --region "$REGION" --content-type application/json
   done
 }

@@ -65,6 +65,13 @@ describe('ApiClient', () => {
     expect((await api.startClassify('b')).jobId).toBe('b');
   });
 
+  it('names a model version for a classify job only when one is chosen', async () => {
+    const { api, calls } = client(() => json({ jobId: 'j', status: 'queued' }, 202));
+    await api.startClassify('j', 'v1');
+    await api.startClassify('j');
+    expect(calls.map((c) => JSON.parse(c.init.body as string))).toEqual([{ jobId: 'j', modelVersion: 'v1' }, { jobId: 'j' }]);
+  });
+
   it('posts totalseg options flat next to the jobId', async () => {
     const { api, calls } = client(() => json({ jobId: 'j', status: 'queued' }, 202));
     await api.startTotalseg('j', { device: 'gpu', fast: true, reduction_percent: 90, stl: false });

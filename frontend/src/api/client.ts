@@ -1,12 +1,13 @@
 // The one module that talks to the Oculus HTTP API. Field names live in ./types.
 import type {
   ApiErrorBody,
+  Capabilities,
   ClassifyResult,
   CreateUploadResponse,
   Job,
   JobList,
   JobStatus,
-  ModelInfo,
+  ModelInfoResponse,
   TotalsegOptions,
 } from './types';
 
@@ -55,8 +56,9 @@ export class ApiClient {
     return this.json<Job | { job: Job }>('POST', '/process/totalseg', { jobId, ...options }).then(unwrapJob);
   }
 
-  startClassify(jobId: string): Promise<Job> {
-    return this.json<Job | { job: Job }>('POST', '/process/classify', { jobId }).then(unwrapJob);
+  /** `modelVersion`: one GET /model-info lists; without it the deployment chooses (default or A/B). */
+  startClassify(jobId: string, modelVersion?: string): Promise<Job> {
+    return this.json<Job | { job: Job }>('POST', '/process/classify', modelVersion ? { jobId, modelVersion } : { jobId }).then(unwrapJob);
   }
 
   listJobs(params: { limit?: number; cursor?: string | null; status?: JobStatus } = {}): Promise<JobList> {
@@ -79,8 +81,12 @@ export class ApiClient {
     await this.request('DELETE', `/jobs/${enc(jobId)}`);
   }
 
-  modelInfo(): Promise<ModelInfo> {
+  modelInfo(): Promise<ModelInfoResponse> {
     return this.json('GET', '/model-info');
+  }
+
+  capabilities(): Promise<Capabilities> {
+    return this.json('GET', '/capabilities');
   }
 
   health(): Promise<Record<string, unknown>> {

@@ -32,6 +32,9 @@ export interface EngineInfo {
   task?: string;
   degraded?: boolean;
   note?: string | null;
+  /** Set when the engine chose the task for the scan's modality (e.g. MR: total -> total_mr). */
+  modality?: string | null;
+  routedFrom?: string | null;
 }
 
 export interface TotalsegResult {
@@ -45,14 +48,36 @@ export interface TotalsegResult {
 
 export type TumorClass = 'glioma' | 'meningioma' | 'no_tumor' | 'pituitary';
 
+/** tumor / no_tumor: a confident answer; needs_review: "Uncertain — needs review" (low confidence, or a
+ * "no tumour" below the model's calibrated no-tumour threshold); inconclusive: not a brain MRI slice. */
+export type Verdict = 'tumor' | 'no_tumor' | 'needs_review' | 'inconclusive';
+
+export interface ClassProbability {
+  class: TumorClass;
+  probability: number;
+}
+
+export interface ModelVersionRef {
+  name: string;
+  /** The model version key that answered (GET /model-info lists them), e.g. v1, v2. */
+  version: string;
+}
+
 export interface ClassifyResult {
   is_tumor: boolean;
   predicted_class: TumorClass;
   confidence: number;
   probabilities: Record<TumorClass, number>;
   recommendation: string;
+  /** verdict is needs_review or inconclusive (kept for answers from before verdicts). */
   inconclusive: boolean;
-  model: { name: string; version: string };
+  model: ModelVersionRef;
+  /** Absent on answers from before verdicts existed. */
+  verdict?: Verdict;
+  /** Why the answer needs review or is inconclusive (for the user). */
+  reason?: string | null;
+  /** The two most likely classes, calibrated, most likely first. */
+  top2?: ClassProbability[];
   engine?: EngineInfo;
 }
 
@@ -139,7 +164,12 @@ export interface JobDeleted {
   deleted: true;
 }
 
+/** The TotalSegmentator tasks offered (GET /capabilities says which have weights). */
+export type TotalsegTask = 'total' | 'total_mr';
+
 export interface TotalsegOptions {
+  /** The engine runs total_mr for an MR scan sent with total (recorded as engine.routedFrom). */
+  totalseg_task?: TotalsegTask;
   device: 'gpu' | 'cpu';
   fast: boolean;
   /** The API also takes null (the engine's tolerance-based decimation); this app always sends 0..99. */
@@ -167,8 +197,18 @@ export interface Health {
   checks: { table: DependencyCheck; bucket: DependencyCheck; endpoint: DependencyCheck };
 }
 
-/** GET /model-info: the served classifier cards. */
+export interface ModelAbTest {
+  /** The version tried on a share of classify jobs (chosen by job id). */
+  candidate: string;
+  /** Percent of classify jobs it answers. */
+  share: number;
+}
+
+/** GET /model-info: every served classifier version with its card, the default, any A/B test. */
 export interface ModelInfoResponse {
+  default: string;
+  versions: string[];
+  abTest: ModelAbTest | null;
   models: ModelInfo[];
 }
 
@@ -180,6 +220,33 @@ export interface ModelInfo {
   metrics?: { accuracy?: number; [k: string]: unknown };
   accuracy?: number;
   [k: string]: unknown;
+}
+
+export interface TotalSegmentatorTask {
+  name: TotalsegTask | string;
+  /** The normal (1.5 mm) model is installed. */
+  weights: boolean;
+  /** The fast (3 mm) model is installed. */
+  fastWeights: boolean;
+  /** What roi_subset may name. */
+  structures: string[];
+}
+
+export interface TotalSegmentatorCapabilities {
+  installed: boolean;
+  /** Installed, and some offered task has its weights. */
+  usable: boolean;
+  version: string | null;
+  tasks: TotalSegmentatorTask[];
+}
+
+/** GET /capabilities: what the engine published at its last start (known: false before it has). */
+export interface Capabilities {
+  known: boolean;
+  publishedAt: string | null;
+  engineVersion: string | null;
+  default: 'totalsegmentator' | 'threshold';
+  totalsegmentator: TotalSegmentatorCapabilities;
 }
 
 /** One structure of report.json, as the engine writes it (docs/outputs.md). */

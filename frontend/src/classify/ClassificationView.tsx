@@ -1,7 +1,7 @@
-// A classification answer: the image, the predicted class, probabilities, recommendation, model.
+// A classification answer: the image, the verdict, probabilities, recommendation, the model version.
 import { useEffect, useState } from 'react';
 import { classificationOf } from '../api/client';
-import type { Job, ModelInfo, TumorClass } from '../api/types';
+import type { ClassifyResult, Job, ModelInfo, ModelInfoResponse, TumorClass, Verdict } from '../api/types';
 import { useJobs } from '../state/jobs';
 import { useServices } from '../state/services';
 
@@ -12,11 +12,72 @@ export const CLASS_LABELS: Record<TumorClass, string> = {
   pituitary: 'Pituitary tumour',
 };
 
-export function accuracyOf(info: ModelInfo | null): number | null {
+const pct = (p: number) => `${(p * 100).toFixed(1)} %`;
+
+/**
+ * The answer's verdict. An answer from before verdicts existed never reads "No tumour": its
+ * no-tumour call was not held to a calibrated threshold, so it needs review like an inconclusive one.
+ */
+export function verdictOf(result: ClassifyResult): Verdict {
+  if (result.verdict) return result.verdict;
+  return result.inconclusive || result.predicted_class === 'no_tumor' ? 'needs_review' : 'tumor';
+}
+
+/** The two most likely classes: the engine's top2, else from the probabilities. */
+export function topTwo(result: ClassifyResult): { class: TumorClass; probability: number }[] {
+  if (result.top2?.length) return result.top2.slice(0, 2);
+  return (Object.entries(result.probabilities) as [TumorClass, number][])
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 2)
+    .map(([c, p]) => ({ class: c, probability: p }));
+}
+
+type Measured = { accuracy?: number; metrics?: { accuracy?: number; test_accuracy?: number }; final_test?: { accuracy?: number }; validation?: { accuracy?: number } };
+
+/** The measured accuracy of the model version that answered (its card), and on which split. */
+export function accuracyOf(info: ModelInfoResponse | ModelInfo | null, version?: string): { value: number; split: string } | null {
   if (!info) return null;
-  const m = info as ModelInfo & { metrics?: { accuracy?: number; test_accuracy?: number }; models?: ModelInfo[] };
-  const v = m.metrics?.accuracy ?? m.metrics?.test_accuracy ?? m.accuracy ?? m.models?.[0]?.metrics?.accuracy;
-  return typeof v === 'number' ? v : null;
+  const models = (info as Partial<ModelInfoResponse>).models;
+  const card = (models ? (models.find((m) => m.version === version) ?? (version ? undefined : models[0])) : info) as Measured | undefined;
+  if (!card) return null;
+  const found: [number | undefined, string][] = [
+    [card.final_test?.accuracy, 'its final test split'],
+    [card.metrics?.accuracy ?? card.metrics?.test_accuracy ?? card.accuracy, 'a held-out test set'],
+    [card.validation?.accuracy, 'its validation split'],
+  ];
+  const [value, split] = found.find(([v]) => typeof v === 'number') ?? [undefined, ''];
+  return typeof value === 'number' ? { value: value <= 1 ? value : value / 100, split } : null;
+}
+
+function VerdictLine({ result }: { result: ClassifyResult }) {
+  const verdict = verdictOf(result);
+  if (verdict === 'inconclusive') {
+    return (
+      <p className="text-2xl font-semibold text-amber-300" data-testid="verdict">
+        Inconclusive — {result.reason ?? 'this does not look like a brain MRI slice'}
+      </p>
+    );
+  }
+  if (verdict === 'needs_review') {
+    const [first, second] = topTwo(result);
+    return (
+      <>
+        <p className="text-2xl font-semibold text-amber-300" data-testid="verdict">
+          Uncertain — needs review
+        </p>
+        <p className="text-sm text-slate-300" data-testid="top-two">
+          Most likely {CLASS_LABELS[first.class] ?? first.class} ({pct(first.probability)})
+          {second && <> or {CLASS_LABELS[second.class] ?? second.class} ({pct(second.probability)})</>}
+        </p>
+        {result.reason && <p className="text-sm text-amber-200">{result.reason}</p>}
+      </>
+    );
+  }
+  return (
+    <p className="text-2xl font-semibold text-slate-50" data-testid="verdict">
+      {CLASS_LABELS[result.predicted_class] ?? result.predicted_class} <span className="text-base font-normal text-slate-400">{pct(result.confidence)}</span>
+    </p>
+  );
 }
 
 export function ClassificationView({ job }: { job: Job }) {
@@ -24,7 +85,7 @@ export function ClassificationView({ job }: { job: Job }) {
   const result = classificationOf(job);
   const localImage = useJobs((s) => s.localImages[job.jobId]);
   const [image, setImage] = useState<string | null>(localImage ?? null);
-  const [info, setInfo] = useState<ModelInfo | null>(null);
+  const [info, setInfo] = useState<ModelInfoResponse | null>(null);
 
   useEffect(() => {
     api.modelInfo().then(setInfo, () => setInfo(null));
@@ -43,7 +104,8 @@ export function ClassificationView({ job }: { job: Job }) {
   }, [api, job.jobId, imageFile, localImage]);
 
   if (!result) return <p className="text-sm text-slate-400">This job has no classification result.</p>;
-  const accuracy = accuracyOf(info);
+  const accuracy = accuracyOf(info, result.model?.version);
+  const verdict = verdictOf(result);
   const order = (Object.keys(CLASS_LABELS) as TumorClass[]).sort((a, b) => (result.probabilities[b] ?? 0) - (result.probabilities[a] ?? 0));
 
   return (
@@ -58,37 +120,37 @@ export function ClassificationView({ job }: { job: Job }) {
         </figure>
         <div className="min-w-72 flex-1 space-y-4">
           <div>
-            <h2 className="text-xs uppercase tracking-wide text-slate-400">Predicted class</h2>
-            <p className="text-2xl font-semibold text-slate-50" data-testid="predicted-class">
-              {CLASS_LABELS[result.predicted_class] ?? result.predicted_class}{' '}
-              <span className="text-base font-normal text-slate-400">{(result.confidence * 100).toFixed(1)} %</span>
-            </p>
-            {result.inconclusive && <p className="text-sm text-amber-300">Inconclusive: no class is clearly more likely than the others.</p>}
+            <h2 className="text-xs uppercase tracking-wide text-slate-400">Answer</h2>
+            <VerdictLine result={result} />
           </div>
-          <div>
-            <h2 className="mb-1 text-xs uppercase tracking-wide text-slate-400">Probabilities</h2>
-            <ul className="space-y-1.5">
-              {order.map((c) => {
-                const p = result.probabilities[c] ?? 0;
-                return (
-                  <li key={c} className="grid grid-cols-[8rem_1fr_3.5rem] items-center gap-2 text-sm">
-                    <span>{CLASS_LABELS[c]}</span>
-                    <div className="h-2.5 rounded bg-slate-800" role="meter" aria-label={`${CLASS_LABELS[c]} probability`} aria-valuemin={0} aria-valuemax={100} aria-valuenow={Math.round(p * 100)}>
-                      <div className={`h-2.5 rounded ${c === result.predicted_class ? 'bg-sky-500' : 'bg-slate-500'}`} style={{ width: `${(p * 100).toFixed(1)}%` }} />
-                    </div>
-                    <span className="text-right tabular-nums text-slate-300">{(p * 100).toFixed(1)} %</span>
-                  </li>
-                );
-              })}
-            </ul>
-          </div>
+          {/* not a brain MRI slice: its class probabilities mean nothing */}
+          {verdict !== 'inconclusive' && (
+            <div>
+              <h2 className="mb-1 text-xs uppercase tracking-wide text-slate-400">Probabilities</h2>
+              <ul className="space-y-1.5">
+                {order.map((c) => {
+                  const p = result.probabilities[c] ?? 0;
+                  return (
+                    <li key={c} className="grid grid-cols-[8rem_1fr_3.5rem] items-center gap-2 text-sm">
+                      <span>{CLASS_LABELS[c]}</span>
+                      <div className="h-2.5 rounded bg-slate-800" role="meter" aria-label={`${CLASS_LABELS[c]} probability`} aria-valuemin={0} aria-valuemax={100} aria-valuenow={Math.round(p * 100)}>
+                        <div className={`h-2.5 rounded ${c === result.predicted_class ? 'bg-sky-500' : 'bg-slate-500'}`} style={{ width: `${(p * 100).toFixed(1)}%` }} />
+                      </div>
+                      <span className="text-right tabular-nums text-slate-300">{(p * 100).toFixed(1)} %</span>
+                    </li>
+                  );
+                })}
+              </ul>
+            </div>
+          )}
           <div>
             <h2 className="text-xs uppercase tracking-wide text-slate-400">Recommendation</h2>
             <p className="text-sm">{result.recommendation}</p>
           </div>
           <div className="text-xs text-slate-400" data-testid="model-info">
-            Model: {result.model?.name} {result.model?.version}
-            {accuracy !== null && <> · measured accuracy {(accuracy * (accuracy <= 1 ? 100 : 1)).toFixed(1)} % on a held-out test set</>}
+            Model: {result.model?.name} · version <span data-testid="model-version">{result.model?.version ?? 'unknown'}</span>
+            {info?.default && result.model?.version && result.model.version !== info.default && <> (not the default, {info.default})</>}
+            {accuracy !== null && <> · measured accuracy {pct(accuracy.value)} on {accuracy.split}</>}
           </div>
         </div>
       </div>

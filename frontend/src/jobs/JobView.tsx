@@ -1,5 +1,5 @@
 // The selected job: its result when completed, else its status; delete with confirmation.
-import { useRef, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import type { Job } from '../api/types';
 import { ClassificationView } from '../classify/ClassificationView';
 import { asSentence, formatBytes, formatTime } from '../lib/format';
@@ -7,7 +7,7 @@ import { progressOf, stageLabel } from '../lib/jobStage';
 import { useJobs } from '../state/jobs';
 import { closeDialog, openDialog } from '../ui/dialog';
 import { useServices } from '../state/services';
-import { SegmentationView } from '../viewer/SegmentationView';
+import { preloadViewer, SegmentationView } from '../viewer/SegmentationView';
 import { submissionOf, submitJob } from '../upload/submit';
 import { taskLabel } from './JobsList';
 
@@ -80,6 +80,10 @@ const STEPS = ['Queued', 'Waking GPU', 'Segmenting', 'Meshing', 'Packaging'];
 function JobStatusCard({ job }: { job: Job }) {
   const pct = progressOf(job);
   const label = stageLabel(job);
+  const segmenting = job.task !== 'classify' && job.status !== 'failed';
+  useEffect(() => {
+    if (segmenting) preloadViewer();
+  }, [segmenting]);
   if (job.status === 'failed') return <FailedCard job={job} />;
   return (
     <div className="max-w-xl space-y-3 rounded border border-slate-800 p-4 text-sm" aria-live="polite">

@@ -29,9 +29,14 @@ describe('JobsList', () => {
     expect(screen.queryByRole('button', { name: 'Load older jobs' })).not.toBeInTheDocument();
   });
 
-  it('polls quickly only while a job is in flight', () => {
-    expect(pollDelay(jobs)).toBe(2500);
-    expect(pollDelay([jobs[1]])).toBe(20000);
+  it('polls quickly only while a job is in flight, backing off for long jobs', () => {
+    expect(pollDelay(jobs)).toBe(500);
+    expect(pollDelay(jobs, 15_000)).toBe(500);
+    expect(pollDelay(jobs, 60_000)).toBe(2000);
+    expect(pollDelay(jobs, 30 * 60_000)).toBe(5000);
+    expect(pollDelay([jobs[1]], 60_000)).toBe(20000);
+    // a job writing its results: its end is near
+    expect(pollDelay([{ ...jobs[0], stage: 'packaging', progress: 99 }], 30 * 60_000)).toBe(500);
   });
 
   it('selects a job on click', async () => {

@@ -1,9 +1,9 @@
 // The user's jobs, newest first, with live status; polling speeds up while a job is moving.
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import type { Job } from '../api/types';
 import { asSentence, formatTime } from '../lib/format';
 import { progressOf, stageLabel } from '../lib/jobStage';
-import { pollDelay, useJobs } from '../state/jobs';
+import { anyActive, pollDelay, useJobs } from '../state/jobs';
 import { useLayout } from '../state/layout';
 import { useServices } from '../state/services';
 
@@ -21,14 +21,19 @@ export function useJobPolling() {
   const jobs = useJobs((s) => s.jobs);
   const refresh = useJobs((s) => s.refresh);
   const [tick, setTick] = useState(0);
+  // since when some job has been in flight (the backoff's clock), null while all are settled
+  const activeSince = useRef<number | null>(null);
   useEffect(() => {
     void refresh(api);
   }, [api, refresh]);
   useEffect(() => {
+    if (!anyActive(jobs)) activeSince.current = null;
+    else activeSince.current ??= Date.now();
+    const activeFor = activeSince.current === null ? 0 : Date.now() - activeSince.current;
     const t = setTimeout(() => {
       if (document.visibilityState !== 'hidden') void refresh(api).finally(() => setTick((n) => n + 1));
       else setTick((n) => n + 1);
-    }, pollDelay(jobs));
+    }, pollDelay(jobs, activeFor));
     return () => clearTimeout(t);
   }, [api, refresh, jobs, tick]);
 }

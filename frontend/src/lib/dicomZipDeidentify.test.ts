@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { strFromU8, unzipSync } from 'fflate';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { prepareDicomFolder } from './dicomZip';
 import { DicomDeidentifyError, deidentifyDicom } from './dicomZipDeidentify';
 
@@ -34,12 +34,23 @@ function readBack(...paths: string[]): Record<string, unknown>[] {
 
 const haveData = existsSync(SMALL) && existsSync(PYTHON);
 
+// every folder a test writes is removed afterwards, passed or failed
+const tempDirs: string[] = [];
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'deid-'));
+  tempDirs.push(dir);
+  return dir;
+}
+afterEach(() => {
+  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
 describe.skipIf(!haveData)('DICOM de-identification (PS3.15 Basic Profile, Retain UIDs)', () => {
   it('removes the identity, keeps UIDs, geometry and pixel data, and marks the file', () => {
     const source = new Uint8Array(readFileSync(SMALL));
     const out = deidentifyDicom(source);
     expect(out.burnedIn).toBe(false);
-    const dir = mkdtempSync(join(tmpdir(), 'deid-'));
+    const dir = tempDir();
     writeFileSync(join(dir, 'out.dcm'), out.bytes);
     const [before, after] = readBack(SMALL, join(dir, 'out.dcm'));
     expect(before.PatientName).toBe('CompressedSamples^CT1');
@@ -58,7 +69,7 @@ describe.skipIf(!haveData)('DICOM de-identification (PS3.15 Basic Profile, Retai
     expect(prepared.skipped).toEqual(['DOE^JANE/README.txt']);
     const files = unzipSync(new Uint8Array(await prepared.file.arrayBuffer()));
     expect(Object.keys(files).sort()).toEqual(['series/00001.dcm', 'series/00002.dcm', 'series/00003.dcm']);
-    const dir = mkdtempSync(join(tmpdir(), 'deid-'));
+    const dir = tempDir();
     const written = Object.entries(files).map(([name, bytes]) => {
       const path = join(dir, name.replace('/', '_'));
       writeFileSync(path, bytes);

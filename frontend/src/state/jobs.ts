@@ -81,7 +81,17 @@ export function anyActive(jobs: Job[]): boolean {
   return jobs.some((j) => !isTerminal(j.status));
 }
 
-/** Poll delay: quick while a job moves, slow when everything is settled. */
-export function pollDelay(jobs: Job[]): number {
-  return anyActive(jobs) ? 2500 : 20000;
+export const POLL_MS = { first: 500, most: 5000, settled: 20000 };
+
+/**
+ * Poll delay: slow when everything is settled; while a job moves, every 0.5 s at first (a
+ * small scan on a warm engine is done in seconds, and each poll's delay is added to the time
+ * until the result shows), backing off to 5 s for jobs that take minutes: a thirtieth of how
+ * long jobs have been in flight; back to 0.5 s once a job is writing its results (progress
+ * 90 % and up), so its end is seen at once.
+ */
+export function pollDelay(jobs: Job[], activeForMs = 0): number {
+  if (!anyActive(jobs)) return POLL_MS.settled;
+  if (jobs.some((j) => !isTerminal(j.status) && (j.progress ?? 0) >= 90)) return POLL_MS.first;
+  return Math.round(Math.min(POLL_MS.most, Math.max(POLL_MS.first, activeForMs / 30)));
 }

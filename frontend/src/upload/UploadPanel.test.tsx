@@ -29,11 +29,11 @@ describe('UploadPanel', () => {
     fireEvent.change(input, { target: { files: [new File(['abc'], 'ct.nii.gz')] } });
     expect(screen.getByTestId('selected-file')).toHaveTextContent('ct.nii.gz · 3 B');
     expect(screen.getByLabelText('Task')).toHaveValue('totalseg');
-    fireEvent.click(screen.getByLabelText(/Fast mode/));
     fireEvent.click(screen.getByRole('button', { name: 'Upload and start' }));
     await waitFor(() => expect(useJobs.getState().selectedId).toBe('j9'));
     const process = calls.find((c) => c.url.endsWith('/process/totalseg'))!;
-    expect(JSON.parse(process.init.body as string)).toEqual({ jobId: 'j9', device: 'gpu', fast: true, reduction_percent: null, stl: false, roi_subset: null });
+    // no GET /capabilities answer here: the approximate engine, so no fast mode is sent
+    expect(JSON.parse(process.init.body as string)).toEqual({ jobId: 'j9', device: 'gpu', fast: false, reduction_percent: null, stl: false, roi_subset: null });
     expect(useJobs.getState().jobs[0]).toMatchObject({ jobId: 'j9', status: 'queued' });
   });
 

@@ -1,9 +1,11 @@
 // Choose or drop a scan/image (or a DICOM folder, zipped here), pick the task, upload with progress.
-import { useRef, useState, type DragEvent } from 'react';
+import { useEffect, useRef, useState, type DragEvent } from 'react';
 import type { TotalsegOptions } from '../api/types';
 import { entriesFromFiles, folderName, prepareDicomFolder, type FolderEntry } from '../lib/dicomZip';
 import { formatBytes, safeFilename } from '../lib/format';
+import { useCapabilities } from '../state/capabilities';
 import { useServices } from '../state/services';
+import { effectiveOptions, EngineOptions } from './EngineOptions';
 import { submitJob, type Task } from './submit';
 
 export type { Task };
@@ -39,6 +41,9 @@ async function filesFromDrop(e: DragEvent): Promise<FolderEntry[]> {
 
 export function UploadPanel() {
   const { api } = useServices();
+  const capabilities = useCapabilities((s) => s.capabilities);
+  const loadCapabilities = useCapabilities((s) => s.load);
+  useEffect(() => void loadCapabilities(api), [api, loadCapabilities]);
   const [file, setFile] = useState<File | null>(null);
   const [folder, setFolder] = useState<FolderEntry[] | null>(null);
   const [task, setTask] = useState<Task>('totalseg');
@@ -77,6 +82,7 @@ export function UploadPanel() {
   }
 
   async function start() {
+    performance.mark('oculus:upload-click'); // timing marks: bench/stack-timing.mjs
     setError(null);
     setNotice(null);
     const ctrl = new AbortController();
@@ -98,7 +104,7 @@ export function UploadPanel() {
       const named = toSend.name === safeFilename(toSend.name) ? toSend : new File([toSend], safeFilename(toSend.name), { type: toSend.type });
       setPhase('uploading');
       setProgress({ loaded: 0, total: named.size });
-      await submitJob(api, { file: named, task, options }, { signal: ctrl.signal, onProgress: (loaded, total) => setProgress({ loaded, total }), onStarting: () => setPhase('starting') });
+      await submitJob(api, { file: named, task, options: effectiveOptions(options, capabilities) }, { signal: ctrl.signal, onProgress: (loaded, total) => setProgress({ loaded, total }), onStarting: () => setPhase('starting') });
       setFile(null);
       setFolder(null);
     } catch (e) {
@@ -165,10 +171,7 @@ export function UploadPanel() {
           </label>
           {task === 'totalseg' && (
             <>
-              <label className="flex items-center gap-2">
-                <input type="checkbox" checked={options.fast} onChange={(e) => setOptions({ ...options, fast: e.target.checked })} className="accent-sky-500" />
-                Fast mode (3 mm, quicker, coarser)
-              </label>
+              <EngineOptions capabilities={capabilities} options={options} onChange={setOptions} />
               <label className="flex items-center gap-2">
                 <input type="checkbox" checked={options.stl} onChange={(e) => setOptions({ ...options, stl: e.target.checked })} className="accent-sky-500" />
                 STL per structure
@@ -177,7 +180,7 @@ export function UploadPanel() {
                 <input type="checkbox" checked={options.reduction_percent !== null} onChange={(e) => setOptions({ ...options, reduction_percent: e.target.checked ? 90 : null })} className="accent-sky-500" aria-label="Override mesh reduction" />
                 <span className="w-20 text-slate-400">Reduction</span>
                 {options.reduction_percent === null ? (
-                  <span className="flex-1 text-slate-400">auto (within ½ voxel)</span>
+                  <span className="flex-1 text-slate-400">auto</span>
                 ) : (
                   <>
                     <input type="range" min={0} max={99} value={options.reduction_percent} onChange={(e) => setOptions({ ...options, reduction_percent: Number(e.target.value) })} className="flex-1 accent-sky-500" aria-label="Mesh reduction percent" />
@@ -185,6 +188,9 @@ export function UploadPanel() {
                   </>
                 )}
               </label>
+              <p className="text-[11px] text-slate-500" data-testid="reduction-help">
+                Auto: fewest triangles, every surface within ½ voxel.
+              </p>
               <label className="flex items-center gap-2">
                 <span className="w-20 text-slate-400">Device</span>
                 <select className="input py-0.5" value={options.device} onChange={(e) => setOptions({ ...options, device: e.target.value as 'gpu' | 'cpu' })} aria-label="Device">

@@ -9,6 +9,7 @@ import type { OrbitControls as OrbitControlsImpl } from 'three-stdlib';
 import { CLIP_AXES, FACE_LABELS, STANDARD_VIEWS, cubeTransform, niceScaleMm, rasToThree, type StandardView } from '../lib/ras';
 import { useViewer } from '../state/viewer';
 import type { LoadedScene } from './loadScene';
+import { Outlines } from './outline';
 
 export const BACKGROUND = '#0b1120';
 /** The selected structure glows in the app's accent colour, whatever its own colour. */
@@ -133,6 +134,9 @@ function Structures({ scene }: { scene: LoadedScene }) {
   const dimOthers = useViewer((s) => s.dimOthers);
   const select = useViewer((s) => s.select);
   const plane = useMemo(() => new Plane(new Vector3(0, -1, 0), 0), []);
+  const { width, height } = useThree((s) => s.size);
+  const outlines = useMemo(() => new Outlines(scene), [scene]);
+  useEffect(() => () => outlines.dispose(), [outlines]);
 
   useEffect(() => {
     const b = scene.bounds;
@@ -143,8 +147,9 @@ function Structures({ scene }: { scene: LoadedScene }) {
     const point = new Vector3().setComponent(['x', 'y', 'z'].indexOf(axisIdx), at);
     plane.setFromNormalAndCoplanarPoint(normal, point);
     showStructures(scene, { hidden, opacity, selected, dimOthers, clipPlane: clip.enabled ? plane : null });
+    outlines.show(selected, clip.enabled ? plane : null, width, height);
     invalidate();
-  }, [scene, hidden, opacity, selected, dimOthers, clip, plane, invalidate]);
+  }, [scene, hidden, opacity, selected, dimOthers, clip, plane, invalidate, outlines, width, height]);
 
   function onClick(e: ThreeEvent<MouseEvent>) {
     e.stopPropagation();

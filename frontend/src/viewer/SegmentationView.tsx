@@ -14,7 +14,13 @@ import { MeasurementsTable } from './MeasurementsTable';
 import { StructureList } from './StructureList';
 import { ViewerToolbar } from './ViewerToolbar';
 
-const Scene3D = lazy(() => import('./Scene3D'));
+const importScene3D = () => import('./Scene3D');
+const Scene3D = lazy(importScene3D);
+
+/** Fetch the 3D viewer's code while a job is still running, so its result shows without that wait. */
+export function preloadViewer(): void {
+  void Promise.all([importScene3D(), import('./loadScene')]).catch(() => {}); // a failure shows when the job opens
+}
 const SliceViewer = lazy(() => import('../slices/SliceViewer'));
 
 type LoadState = { status: 'loading' } | { status: 'error'; message: string } | { status: 'ready'; scene: LoadedScene; report: SceneReport | null; format: string };
@@ -24,12 +30,18 @@ type Loaded = Exclude<LoadState, { status: 'loading' }> & { jobId: string };
 export async function loadSegmentation(api: ApiClient, job: Job, signal?: AbortSignal) {
   const names = new Set((job.files ?? []).map((f) => f.name));
   const has = (n: string) => names.size === 0 || names.has(n);
+  // the report, the GLB and the loader code are fetched side by side
   const reportP = has('report.json') ? api.fileJson<SceneReport>(job.jobId, 'report.json', signal).catch(() => null) : Promise.resolve(null);
+  const glbP = has('scene.glb') ? api.fileBlob(job.jobId, 'scene.glb', signal).then((b) => b.arrayBuffer()) : null;
+  glbP?.catch(() => {}); // awaited below; never an unhandled rejection while the loader code loads
   const { parseGlb, parseObj, prepareScene } = await import('./loadScene');
   let object;
   let format = 'GLB';
-  if (has('scene.glb')) {
-    object = await parseGlb(await (await api.fileBlob(job.jobId, 'scene.glb', signal)).arrayBuffer());
+  if (glbP) {
+    const glb = await glbP;
+    performance.mark('oculus:glb-fetched');
+    object = await parseGlb(glb);
+    performance.mark('oculus:glb-parsed');
   } else {
     format = 'OBJ';
     const [obj, mtl] = await Promise.all([
@@ -174,6 +186,11 @@ export function labelMapSummary(structures: number): string {
   return `Label map detected: meshing its ${structures} structure${structures === 1 ? '' : 's'}.`;
 }
 
+/** Where the engine chose the task for the scan's modality (an MR scan sent with `total`). */
+export function routingSummary(engine: EngineInfo): string | null {
+  return engine.routedFrom && engine.task ? `${engine.modality ?? 'MR'} scan: using ${engine.task}` : null;
+}
+
 export function EngineBadge({ engine, format, structures }: { engine?: EngineInfo; format?: string; structures?: number }) {
   if (!engine) return null;
   return (
@@ -195,6 +212,7 @@ export function EngineBadge({ engine, format, structures }: { engine?: EngineInf
       ) : (
         <>
           {engine.name === 'labels' && typeof structures === 'number' && <p data-testid="label-map-summary">{labelMapSummary(structures)}</p>}
+          {routingSummary(engine) && <p data-testid="task-routing">{routingSummary(engine)}</p>}
           <div>
             Engine: <strong className="font-semibold">{engine.name}</strong>
             {engine.version ? ` ${engine.version}` : ''}

@@ -16,3 +16,16 @@ describe('engine box for an uploaded label map', () => {
     expect(screen.queryByTestId('label-map-summary')).toBeNull();
   });
 });
+
+describe('engine box for an MR scan', () => {
+  it('says the MR task was used when the engine routed the scan to it', () => {
+    const routed = { name: 'totalsegmentator', version: '2.18.0', task: 'total_mr', degraded: false, note: '', modality: 'MR', routedFrom: 'total' };
+    render(<EngineBadge engine={routed} structures={50} />);
+    expect(screen.getByTestId('task-routing')).toHaveTextContent('MR scan: using total_mr');
+  });
+
+  it('says nothing of routing for a CT run as asked', () => {
+    render(<EngineBadge engine={{ name: 'totalsegmentator', version: '2.18.0', task: 'total', degraded: false }} structures={117} />);
+    expect(screen.queryByTestId('task-routing')).toBeNull();
+  });
+});

@@ -15,6 +15,7 @@ from keras import layers
 PREPROCESSING: dict[str, dict[str, Any]] = {
     # Trained from scratch: grayscale in [0, 1].
     "compact": {"color_mode": "grayscale", "resize": "bilinear", "scale": 1.0 / 255.0, "offset": 0.0},
+    "compact-wide": {"color_mode": "grayscale", "resize": "bilinear", "scale": 1.0 / 255.0, "offset": 0.0},
     # Keras' EfficientNet has its own Rescaling + Normalization layers inside the model and
     # expects raw 0-255 RGB pixels; keras.applications.efficientnet.preprocess_input is a
     # pass-through. Dividing by 255 here (the usual habit) would silently feed it near-black
@@ -45,7 +46,14 @@ def _residual_block(x, filters: int, strides: int):
     return layers.Activation("relu")(layers.Add()([shortcut, y]))
 
 
-def build_compact(image_size: int, num_classes: int = 4, widths: tuple[int, ...] = (48, 96, 192, 320)) -> keras.Model:
+#: (widths per stage, residual blocks per stage) of the from-scratch CNNs.
+COMPACT_SHAPES = {"compact": ((48, 96, 192, 320), 2),
+                  # v2: for 192-224 px input, more channels and one more block in the deep stages
+                  "compact-wide": ((64, 128, 256, 448), 2)}
+
+
+def build_compact(image_size: int, num_classes: int = 4, widths: tuple[int, ...] = (48, 96, 192, 320),
+                  blocks: int = 2, name: str = "oculus_compact_cnn") -> keras.Model:
     """A small residual CNN with separable convs: full convs in the stem (few channels, where
     separable convs save little), separable ones deeper where they cut FLOPs ~8x on a CPU."""
     inputs = keras.Input((image_size, image_size, 1), name="image")
@@ -54,11 +62,12 @@ def build_compact(image_size: int, num_classes: int = 4, widths: tuple[int, ...]
     x = _conv_bn(x, widths[0], strides=2)          # S/4
     for i, w in enumerate(widths):
         x = _residual_block(x, w, strides=1 if i == 0 else 2)
-        x = _residual_block(x, w, strides=1)
+        for _ in range(blocks - 1):
+            x = _residual_block(x, w, strides=1)
     x = layers.GlobalAveragePooling2D()(x)
     x = layers.Dropout(0.3)(x)
     logits = layers.Dense(num_classes, name="logits")(x)
-    return keras.Model(inputs, logits, name="oculus_compact_cnn")
+    return keras.Model(inputs, logits, name=name)
 
 
 def build_efficientnetb3(image_size: int, num_classes: int = 4, weights: str | None = "imagenet") -> keras.Model:
@@ -73,8 +82,10 @@ def build_efficientnetb3(image_size: int, num_classes: int = 4, weights: str | N
 
 
 def build_model(arch: str, image_size: int, num_classes: int = 4) -> keras.Model:
-    if arch == "compact":
-        return build_compact(image_size, num_classes)
+    if arch in COMPACT_SHAPES:
+        widths, blocks = COMPACT_SHAPES[arch]
+        name = "oculus_compact_cnn" if arch == "compact" else f"oculus_{arch.replace('-', '_')}_cnn"
+        return build_compact(image_size, num_classes, widths, blocks, name)
     if arch == "efficientnetb3":
         return build_efficientnetb3(image_size, num_classes)
     raise ValueError(f"unknown architecture {arch!r}")

@@ -10,8 +10,6 @@ from typing import Any
 from oculus.classify.dataset import CLASSES
 from oculus.errors import ModelError
 
-#: The shipped default model, committed with the package.
-DEFAULT_CARD = Path(__file__).resolve().parents[1] / "models" / "brain_tumor" / "card.json"
 REQUIRED = ("name", "version", "classes", "files", "preprocessing", "input")
 FORMATS = {"onnx": (".onnx",), "keras": (".keras", ".h5")}
 
@@ -46,6 +44,18 @@ class ModelCard:
         return float(self.data.get("confidence_threshold", 0.55))
 
     @property
+    def no_tumor_threshold(self) -> float:
+        """Calibrated no_tumor probability below which "no tumour" becomes "needs review"
+        (cards without one fall back to the confidence threshold)."""
+        return float(self.data.get("no_tumor_threshold", self.threshold))
+
+    @property
+    def ood_file(self) -> Path | None:
+        """The out-of-distribution reference named by the card's ``ood`` block, if any."""
+        name = (self.data.get("ood") or {}).get("file")
+        return (self.path.parent / name).resolve() if name else None
+
+    @property
     def output_kind(self) -> str:
         return self.data.get("output", {}).get("kind", "logits")
 
@@ -64,9 +74,9 @@ class ModelCard:
         return fmt, path
 
 
-def load_card(path: Path | str | None = None) -> ModelCard:
-    """Read and validate a model card (default: the shipped brain-tumour model)."""
-    path = Path(path) if path is not None else DEFAULT_CARD
+def load_card(path: Path | str) -> ModelCard:
+    """Read and validate a model card (the shipped ones: ``oculus.classify.registry``)."""
+    path = Path(path)
     try:
         data = json.loads(path.read_text())
     except FileNotFoundError as exc:

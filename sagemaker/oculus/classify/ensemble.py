@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from oculus.classify.calibration import classification_metrics
-from oculus.classify.dataset import grouped_stratified_split, load_image_set, near_duplicate_groups
+from oculus.classify.dataset import honest_splits, load_image_set
 from oculus.errors import ModelError
 
 
@@ -112,8 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.limit_per_class != base["training_data"].get("limit_per_class"):
         raise ModelError("--limit-per-class must match the members' training", code="invalid_ensemble")
     data = load_image_set(args.data_dir, spec["color_mode"], size, args.limit_per_class)
-    groups = near_duplicate_groups(data.hashes)
-    tr, va = grouped_stratified_split(data.labels, groups, split["val_fraction"], split["seed"])
+    splits = honest_splits(data.labels, data.hashes, data.looks, seed=split["seed"])
+    tr, va = splits.train, splits.validation
     if (len(tr), len(va)) != (split["train"], split["validation"]):
         raise ModelError("recomputed split differs from the members' split", code="invalid_ensemble")
     y = data.labels[va]

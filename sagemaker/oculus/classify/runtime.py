@@ -5,18 +5,22 @@ TensorFlow is imported only when a Keras model is asked for (it costs ~3 s and >
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from oculus.classify.calibration import softmax
+from oculus.classify.calibration import NEEDS_REVIEW, NO_TUMOR, softmax, verdicts
 from oculus.classify.card import ModelCard, load_card
+from oculus.classify.ood import REASONS as OOD_REASONS
+from oculus.classify.ood import OodReference, load_reference
 from oculus.classify.preprocess import preprocess
+from oculus.classify.registry import card_facts, load_version, version_card
 from oculus.errors import InputError, ModelError
 
 RESEARCH_ONLY = "Research use only: this is not a diagnosis and must not guide treatment."
+INCONCLUSIVE = "inconclusive"
 READABLE = {"glioma": "a glioma", "meningioma": "a meningioma", "pituitary": "a pituitary tumour",
             "no_tumor": "no tumour"}
 
@@ -54,17 +58,31 @@ class KerasBackend:
         return self._to_numpy(self.model(batch, training=False))
 
 
-def recommendation(predicted: str, confidence: float, inconclusive: bool, threshold: float) -> str:
-    """Plain-language advice for the person who uploaded the image."""
-    pct = f"{confidence:.0%}"
-    if inconclusive:
-        return (f"Inconclusive: the model is only {pct} confident (below its {threshold:.0%} threshold), so this "
-                f"result should not be relied on. Please have a radiologist review the scan. {RESEARCH_ONLY}")
-    if predicted == "no_tumor":
-        return (f"The model found no sign of a glioma, meningioma or pituitary tumour ({pct} confidence). This does "
-                f"not rule out other conditions; discuss any symptoms with a doctor. {RESEARCH_ONLY}")
-    return (f"The model found features most consistent with {READABLE[predicted]} ({pct} confidence). Please have "
+def recommendation(verdict: str, top2: list[dict[str, Any]], reason: str | None = None) -> str:
+    """Plain-language advice for the person who uploaded the image, by verdict."""
+    (first, p1), (second, p2) = ((t["class"], t["probability"]) for t in top2)
+    if verdict == INCONCLUSIVE:
+        return (f"Inconclusive: {reason} Please upload a single brain MRI slice, and have a radiologist review "
+                f"the scan. {RESEARCH_ONLY}")
+    if verdict == NEEDS_REVIEW:
+        return (f"Uncertain — needs review: the model cannot tell confidently; its top two answers are "
+                f"{READABLE[first]} ({p1:.0%}) and {READABLE[second]} ({p2:.0%}). This result must not be relied "
+                f"on: please have a radiologist review the scan. {RESEARCH_ONLY}")
+    if verdict == NO_TUMOR:
+        return (f"The model found no sign of a glioma, meningioma or pituitary tumour ({p1:.0%} confidence). This "
+                f"does not rule out other conditions; discuss any symptoms with a doctor. {RESEARCH_ONLY}")
+    return (f"The model found features most consistent with {READABLE[first]} ({p1:.0%} confidence). Please have "
             f"a radiologist or neurologist review the scan. {RESEARCH_ONLY}")
+
+
+def review_reason(verdict: str, top2: list[dict[str, Any]], card: ModelCard) -> str | None:
+    if verdict != NEEDS_REVIEW:
+        return None
+    p1 = top2[0]["probability"]
+    if p1 < card.threshold:
+        return f"The model is only {p1:.0%} confident, below its {card.threshold:.0%} threshold."
+    return (f"'No tumour' is stated only above {card.no_tumor_threshold:.0%} calibrated confidence, so that at most "
+            f"1 % of tumour images get it; this image scored {p1:.0%}.")
 
 
 class Classifier:
@@ -91,63 +109,73 @@ class Classifier:
             out.append(softmax(raw, self.card.temperature) if self.card.output_kind == "logits" else raw)
         return np.concatenate(out)
 
-    def answer(self, probs: np.ndarray) -> dict[str, Any]:
+    def answer(self, probs: np.ndarray, ood_reason: str | None = None) -> dict[str, Any]:
+        """The answer contract for one image's calibrated probabilities; `ood_reason` (a key of
+        oculus.classify.ood.REASONS) marks an image that is not a brain MRI slice."""
         classes = self.card.classes
-        i = int(np.argmax(probs))
-        predicted, confidence = classes[i], float(probs[i])
-        inconclusive = confidence < self.card.threshold
+        order = np.argsort(probs)[::-1]
+        predicted, confidence = classes[int(order[0])], float(probs[order[0]])
+        top2 = [{"class": classes[int(j)], "probability": round(float(probs[j]), 4)} for j in order[:2]]
+        if ood_reason is not None:
+            verdict, reason = INCONCLUSIVE, OOD_REASONS[ood_reason]
+        else:
+            verdict = str(verdicts(probs, classes, self.card.threshold, self.card.no_tumor_threshold)[0])
+            reason = review_reason(verdict, top2, self.card)
         return {
             "is_tumor": predicted != "no_tumor",
             "predicted_class": predicted,
             "confidence": round(confidence, 4),
             "probabilities": {c: round(float(p), 4) for c, p in zip(classes, probs, strict=True)},
-            "recommendation": recommendation(predicted, confidence, inconclusive, self.card.threshold),
-            "inconclusive": inconclusive,
+            "recommendation": recommendation(verdict, top2, reason),
+            "inconclusive": verdict in (NEEDS_REVIEW, INCONCLUSIVE),
+            "verdict": verdict,
+            "reason": reason,
+            "top2": top2,
             "model": {"name": self.card.name, "version": self.card.version},
         }
 
+    @cached_property
+    def ood_reference(self) -> OodReference | None:
+        """The card's out-of-distribution reference; None when the card names none (then no
+        image is refused as out of distribution)."""
+        path = self.card.ood_file
+        return load_reference(path) if path is not None else None
+
+    def out_of_distribution(self, image: np.ndarray) -> str | None:
+        ref = self.ood_reference
+        return ref.check(image)[0] if ref is not None else None
+
     def predict(self, images: list[np.ndarray]) -> list[dict[str, Any]]:
-        return [self.answer(p) for p in self.probabilities(images)]
+        probs = self.probabilities(images)
+        return [self.answer(p, self.out_of_distribution(img)) for p, img in zip(probs, images, strict=True)]
 
     def classify(self, image: np.ndarray) -> dict[str, Any]:
         return self.predict([image])[0]
 
     def model_info(self) -> dict[str, Any]:
-        """What GET /model-info reports."""
-        d = self.card.data
-        val = d.get("validation", {})
-        return {
-            "name": self.card.name,
-            "version": self.card.version,
-            "task": d.get("task", "brain-mri-tumor-classification"),
-            "format": self.backend.format,
-            "classes": self.card.classes,
-            "input": {**d["input"], "preprocessing": d["preprocessing"].get("description", d["preprocessing"])},
-            "architecture": d.get("architecture", {}).get("name"),
-            "confidence_threshold": self.card.threshold,
-            "measured": {"split": "own near-duplicate-safe validation split of the Training folder",
-                         "n": val.get("n"), "accuracy": val.get("accuracy"),
-                         "recall": {c: m["recall"] for c, m in val.get("per_class", {}).items()}},
-            "calibration": {"temperature": self.card.temperature, **{k: v for k, v in val.get("calibration", {}).items()
-                                                                    if k in ("ece_before", "ece_after")}},
-            "trained": d.get("date"),
-            "code_version": d.get("code_version"),
-            "intended_use": d.get("intended_use", "research use only"),
-        }
+        """What GET /model-info reports: the card's key facts and the format served."""
+        return {**card_facts(self.card), "format": self.backend.format}
 
 
-def load_classifier(card_path: Path | str | None = None, fmt: str | None = None) -> Classifier:
-    """Load the model a card describes (default: the shipped model), in `fmt` or the card's default format."""
-    card = load_card(card_path)
+def load_classifier(card_path: Path | str | None = None, fmt: str | None = None, *,
+                    version: str | None = None, models_dir: Path | str | None = None) -> Classifier:
+    """Load the model a card describes, in `fmt` or the card's default format.
+
+    Without a card: the served ``version`` of ``models_dir`` (oculus.classify.registry; default:
+    the shipped models and their default version), not cached. ``registry.load_version`` caches.
+    """
+    if card_path is not None:
+        card = load_card(card_path)
+    else:
+        card = version_card(version, models_dir)
     fmt, path = card.model_file(fmt)
     backend = OnnxBackend(path) if fmt == "onnx" else KerasBackend(path)
     return Classifier(card, backend, path)
 
 
-@lru_cache(maxsize=1)
 def default_classifier() -> Classifier:
-    """The shipped model, loaded once per process."""
-    return load_classifier()
+    """The default version of the shipped models, loaded once per process."""
+    return load_version()
 
 
 def classify(image: np.ndarray, classifier: Classifier | None = None) -> dict[str, Any]:

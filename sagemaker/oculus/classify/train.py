@@ -1,13 +1,19 @@
 """Train the brain-tumour classifier and write model.keras, model.onnx and card.json.
 
     python -m oculus.classify.train DATA_DIR -o OUT_DIR [--epochs N] [--image-size S]
-        [--limit-per-class K] [--seed 1337] [--init-seed N] [--arch compact|efficientnetb3]
+        [--limit-per-class K] [--seed 1337] [--init-seed N] [--arch compact|compact-wide|efficientnetb3]
+        [--resume] [--finalize-from CHECKPOINT.keras]
 
 DATA_DIR holds one folder per class (glioma, meningioma, notumor|no_tumor, pituitary).
-Split: stratified, seeded, near-duplicate-safe (see oculus.classify.dataset). Training:
-augmentation, class weights, AdamW with warm-up + cosine decay, label smoothing, early
-stopping on validation accuracy (best weights restored). Afterwards a temperature is fitted
-on the validation logits, and the ONNX export is checked against Keras before writing.
+Splits: train / validation / final test, near-duplicate-safe, the final test stratified by
+class x acquisition look (see oculus.classify.dataset.honest_splits). Training: augmentation,
+class weights, AdamW with warm-up + cosine decay, label smoothing, early stopping on
+validation accuracy (best weights restored). Every epoch writes checkpoint_last.keras (model
++ optimizer state), checkpoint_best.keras and checkpoint_state.json (epoch, history, wall
+time) into OUT_DIR; the same command with --resume continues from them. Afterwards a
+temperature is fitted on the validation logits and the ONNX export is checked against Keras
+before writing. The final test split is never looked at here: `oculus.classify.assess` scores
+the exported model on it through the serving runtime.
 """
 
 from __future__ import annotations
@@ -35,13 +41,23 @@ from oculus.classify.calibration import (
 )
 from oculus.classify.dataset import (
     CLASSES,
+    FINAL_TEST_SHARE,
+    LEGACY_VAL_FRACTION,
+    LOOK_CLUSTERS,
+    LOOK_FEATURES,
     NEAR_DUPLICATE_BITS,
-    grouped_stratified_split,
+    Splits,
+    honest_splits,
     load_image_set,
-    near_duplicate_groups,
 )
 
-VAL_FRACTION = 0.2
+#: Files of a resumable run inside OUT_DIR.
+LAST_CHECKPOINT = "checkpoint_last.keras"
+BEST_CHECKPOINT = "checkpoint_best.keras"
+STATE_FILE = "checkpoint_state.json"
+#: Arguments that define the recipe: a resumed run must use the same ones.
+RECIPE_ARGS = ("data_dir", "epochs", "image_size", "limit_per_class", "seed", "init_seed", "arch",
+               "batch_size", "lr", "patience")
 #: Confidence below which the runtime calls a result inconclusive (written into the card).
 DEFAULT_THRESHOLD = 0.55
 
@@ -57,7 +73,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--init-seed", type=int, default=None,
                     help="seed for weight init, shuffling and augmentation only (default: --seed); "
                          "the split still uses --seed")
-    ap.add_argument("--arch", choices=("compact", "efficientnetb3"), default="compact")
+    ap.add_argument("--arch", choices=("compact", "compact-wide", "efficientnetb3"), default="compact")
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--lr", type=float, default=2e-3, help="peak learning rate")
     ap.add_argument("--patience", type=int, default=10, help="early-stopping patience (epochs)")
@@ -65,6 +81,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--version", default=None, help="model version (default: date-based)")
     ap.add_argument("--finalize-from", type=Path, default=None,
                     help="skip fitting: calibrate/export/card from this saved .keras checkpoint (same split/seed)")
+    ap.add_argument("--session-epochs", type=int, default=None,
+                    help="train at most this many epochs now, then stop after the checkpoint (continue with --resume)")
+    ap.add_argument("--resume", action="store_true",
+                    help=f"continue from OUT_DIR/{LAST_CHECKPOINT} (same recipe arguments required)")
     return ap.parse_args(argv)
 
 
@@ -138,21 +158,69 @@ def compile_model(model, steps_per_epoch: int, epochs: int, lr: float) -> None:
                   metrics=["accuracy"])
 
 
-def fit(model, train, val, epochs: int, patience: int, checkpoint: Path) -> dict:
+def recipe(args) -> dict:
+    return {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items() if k in RECIPE_ARGS}
+
+
+def read_state(out: Path) -> dict | None:
+    path = out / STATE_FILE
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def epoch_checkpoint(out: Path, state: dict, patience: int, start_from: int, started: float,
+                     session_epochs: int | None = None):
+    """Keras callback: after every epoch save model + optimizer, the best model and the history,
+    and stop early once validation accuracy has not improved for `patience` epochs."""
     import keras
 
-    callbacks = [
-        # Counting starts half-way: early on, validation accuracy swings while the learning rate
-        # is high (a first run stopped at epoch 25 of 36, before the cosine decay had annealed).
-        keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max", patience=patience,
-                                      restore_best_weights=True, start_from_epoch=epochs // 2, verbose=1),
-        keras.callbacks.ModelCheckpoint(str(checkpoint), monitor="val_accuracy", mode="max", save_best_only=True),
-    ]
-    hist = model.fit(train, validation_data=val, epochs=epochs, callbacks=callbacks, verbose=2)
-    h = {k: [round(float(v), 5) for v in vals] for k, vals in hist.history.items()}
-    h["best_epoch"] = int(np.argmax(h["val_accuracy"])) + 1
-    h["epochs_run"] = len(h["val_accuracy"])
-    return h
+    first_epoch = state["epoch"]
+
+    class EpochCheckpoint(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            hist = state["history"]
+            for k, v in (logs or {}).items():
+                hist.setdefault(k, []).append(round(float(v), 5))
+            acc = hist["val_accuracy"]
+            best = int(np.argmax(acc)) + 1
+            if best == len(acc):
+                _save_atomically(self.model, out / BEST_CHECKPOINT)
+            _save_atomically(self.model, out / LAST_CHECKPOINT)
+            state.update(epoch=epoch + 1, best_epoch=best, best_val_accuracy=acc[best - 1],
+                         wall_seconds=round(state["wall_seconds_before"] + time.time() - started, 1))
+            if epoch + 1 >= start_from and epoch + 1 - best >= patience:
+                print(f"early stop: no val_accuracy gain for {patience} epochs (best epoch {best})", flush=True)
+                state["stopped_early"] = True
+                self.model.stop_training = True
+            elif session_epochs is not None and epoch + 1 - first_epoch >= session_epochs:
+                self.model.stop_training = True  # paused: the next --resume continues from here
+            tmp = out / (STATE_FILE + ".tmp")
+            tmp.write_text(json.dumps(state, indent=1) + "\n")
+            os.replace(tmp, out / STATE_FILE)
+
+    return EpochCheckpoint()
+
+
+def _save_atomically(model, path: Path) -> None:
+    tmp = path.with_name(path.stem + ".tmp.keras")
+    model.save(tmp)
+    os.replace(tmp, path)
+
+
+def fit(model, train, val, args, state: dict, started: float):
+    """Train from state["epoch"] to args.epochs; returns (history, best model uncompiled)."""
+    import keras
+
+    # Counting starts half-way: early on, validation accuracy swings while the learning rate is
+    # high (a first run stopped at epoch 25 of 36, before the cosine decay had annealed).
+    callback = epoch_checkpoint(args.out, state, args.patience, args.epochs // 2, started, args.session_epochs)
+    if state["epoch"] < args.epochs and not state.get("stopped_early"):
+        model.fit(train, validation_data=val, epochs=args.epochs, initial_epoch=state["epoch"],
+                  callbacks=[callback], verbose=2)
+    h = dict(state["history"])
+    h["best_epoch"] = state["best_epoch"]
+    h["epochs_run"] = state["epoch"]
+    # the best epoch's weights, without optimizer state (the shipped files carry none)
+    return h, keras.models.load_model(args.out / BEST_CHECKPOINT, compile=False)
 
 
 def evaluate(logits: np.ndarray, labels: np.ndarray) -> dict:
@@ -189,9 +257,24 @@ def framework_versions() -> dict:
             "onnx": onnx.__version__, "onnxruntime": onnxruntime.__version__, "numpy": np.__version__}
 
 
-def build_card(args, spec, size, data, split, metrics, history, export_diff, params, seconds) -> dict:
+def split_card(args, data, splits: Splits) -> dict:
+    groups = splits.groups
+    return {"method": (f"near-duplicate groups (256-bit dHash within {NEAR_DUPLICATE_BITS} bits, connected "
+                       f"components) kept on one side. train: the class-stratified {1 - LEGACY_VAL_FRACTION:.0%} of "
+                       f"seed {args.seed} (v1's training side). Its other {LEGACY_VAL_FRACTION:.0%} is divided by "
+                       f"whole groups, stratified by class x look cluster ({LOOK_CLUSTERS} k-means clusters of "
+                       f"{', '.join(LOOK_FEATURES)}), into validation (picks epochs, temperature) and final_test "
+                       f"({FINAL_TEST_SHARE:.0%}; nothing is tuned on it except the documented no_tumor_threshold)"),
+            "seed": args.seed, "legacy_val_fraction": LEGACY_VAL_FRACTION, "final_test_share": FINAL_TEST_SHARE,
+            "train": int(len(splits.train)), "validation": int(len(splits.validation)),
+            "final_test": int(len(splits.final_test)),
+            "counts": splits.summary(data.labels),
+            "near_duplicate_groups": int(len(np.unique(groups))),
+            "images_in_multi_image_groups": int(np.sum(np.bincount(groups)[groups] > 1))}
+
+
+def build_card(args, spec, size, data, splits: Splits, metrics, history, export_diff, params, state) -> dict:
     y = data.labels
-    tr, va, groups = split
     return {
         "schema": "oculus.model-card/1",
         "name": args.name,
@@ -211,18 +294,13 @@ def build_card(args, spec, size, data, split, metrics, history, export_diff, par
         "architecture": {"name": args.arch, "parameters": int(params),
                          "pretrained": "imagenet (keras.applications)" if args.arch == "efficientnetb3" else None,
                          "why": ("small residual CNN with separable convolutions trained from scratch on the "
-                                 "project's CPU: no third-party weights or licences, reproducible in one session")
-                         if args.arch == "compact" else "EfficientNetB3 fine-tune for GPU training on AWS"},
+                                 "project's CPU: no third-party weights or licences, reproducible by its command")
+                         if args.arch != "efficientnetb3" else "EfficientNetB3 fine-tune for GPU training on AWS"},
         "training_data": {
             "source": str(args.data_dir), "dataset": "Brain Tumor MRI Dataset (M. Nickparvar), Training split",
             "images": int(len(y)), "per_class": {c: int(np.sum(y == i)) for i, c in enumerate(CLASSES)},
             "limit_per_class": args.limit_per_class,
-            "split": {"method": f"stratified by class, seed {args.seed}; near-duplicates (256-bit dHash within "
-                                f"{NEAR_DUPLICATE_BITS} bits, connected components) kept on one side",
-                      "val_fraction": VAL_FRACTION, "seed": args.seed,
-                      "train": int(len(tr)), "validation": int(len(va)),
-                      "near_duplicate_groups": int(len(np.unique(groups))),
-                      "images_in_multi_image_groups": int(np.sum(np.bincount(groups)[groups] > 1))},
+            "split": split_card(args, data, splits),
         },
         "training": {"init_seed": args.seed if args.init_seed is None else args.init_seed,
                      "epochs_requested": args.epochs, "epochs_run": history.get("epochs_run"),
@@ -231,9 +309,11 @@ def build_card(args, spec, size, data, split, metrics, history, export_diff, par
                      "loss": "categorical cross-entropy, label smoothing 0.05, class weights (balanced)",
                      "augmentation": "horizontal flip, rotation +-15 deg, zoom +-12 %, shift +-6 %, brightness +-12 %, contrast +-20 %",
                      "early_stopping": f"val_accuracy, patience {args.patience} counted from epoch {args.epochs // 2}, best weights restored",
-                     "history": history, "wall_seconds": round(seconds, 1),
+                     "status": run_status(args, history, state),
+                     "history": history, "wall_seconds": state.get("wall_seconds"),
+                     "sessions": state.get("sessions", []),
                      "machine": machine_description()},
-        "command": "python -m oculus.classify.train " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
+        "command": "python -m oculus.classify.train " + " ".join(shlex.quote(a) for a in recipe_argv(args.argv)),
         "validation": metrics,
         "onnx_export_max_abs_diff": export_diff,
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -243,8 +323,54 @@ def build_card(args, spec, size, data, split, metrics, history, export_diff, par
     }
 
 
+def run_status(args, history: dict, state: dict) -> str:
+    run = history.get("epochs_run") or 0
+    if state.get("stopped_early"):
+        return f"complete: early stop after epoch {run} (best {history.get('best_epoch')})"
+    if run >= args.epochs:
+        return f"complete: all {args.epochs} epochs"
+    return (f"partial: stopped after epoch {run} of {args.epochs}, packaged from the best checkpoint so far; "
+            f"the recorded command with --resume continues the run")
+
+
+def recipe_argv(argv: list[str]) -> list[str]:
+    """The command line without the session-only flags (--resume, --session-epochs N,
+    --finalize-from PATH): the recipe that reruns end to end."""
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a in ("--session-epochs", "--finalize-from"):
+            skip = True
+        elif a != "--resume" and not a.startswith(("--session-epochs=", "--finalize-from=")):
+            out.append(a)
+    return out
+
+
+def start_state(args, model) -> tuple[object, dict]:
+    """(model, state) for a fresh run or, with --resume, the last checkpoint and its state."""
+    import keras
+
+    state = read_state(args.out)
+    if args.resume and state is not None:
+        if state["recipe"] != recipe(args):
+            raise SystemExit(f"--resume: recipe differs from the checkpoint's: {state['recipe']} vs {recipe(args)}")
+        model = keras.models.load_model(args.out / LAST_CHECKPOINT)  # with optimizer state and step count
+        print(f"resuming after epoch {state['epoch']} (best {state['best_epoch']})", flush=True)
+    else:
+        if state is not None:
+            raise SystemExit(f"{args.out} holds a checkpoint: pass --resume or use another folder")
+        state = {"recipe": recipe(args), "epoch": 0, "history": {}, "best_epoch": None, "wall_seconds": 0.0,
+                 "sessions": []}
+    state["wall_seconds_before"] = state["wall_seconds"]
+    state["sessions"].append({"started": datetime.now(UTC).isoformat(timespec="seconds"),
+                              "from_epoch": state["epoch"], "machine": machine_description()})
+    return model, state
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     import keras
 
     from oculus.classify.arch import PREPROCESSING, build_model
@@ -253,27 +379,32 @@ def main(argv: list[str] | None = None) -> int:
     started = time.time()
     init_seed = args.seed if args.init_seed is None else args.init_seed
     keras.utils.set_random_seed(init_seed)
-    size = args.image_size or (144 if args.arch == "compact" else 300)
+    size = args.image_size or (144 if args.arch.startswith("compact") else 300)
     spec = PREPROCESSING[args.arch]
     args.out.mkdir(parents=True, exist_ok=True)
 
     data = load_image_set(args.data_dir, spec["color_mode"], size, args.limit_per_class)
-    groups = near_duplicate_groups(data.hashes)
-    tr, va = grouped_stratified_split(data.labels, groups, VAL_FRACTION, args.seed)
-    print(f"images {len(data.labels)}  train {len(tr)}  val {len(va)}  groups {len(np.unique(groups))}  "
-          f"load {time.time() - started:.1f}s", flush=True)
+    splits = honest_splits(data.labels, data.hashes, data.looks, seed=args.seed)
+    tr, va = splits.train, splits.validation
+    print(f"images {len(data.labels)}  train {len(tr)}  val {len(va)}  final_test {len(splits.final_test)}  "
+          f"groups {len(np.unique(splits.groups))}  load {time.time() - started:.1f}s", flush=True)
     train, val = make_datasets(data.pixels[tr], data.labels[tr], data.pixels[va], data.labels[va],
                                spec, args.batch_size, init_seed)
 
-    checkpoint = args.out / "checkpoint_best.keras"
     if args.finalize_from:
-        model = keras.models.load_model(args.finalize_from)
-        history = {"note": f"weights from checkpoint {args.finalize_from.name}"}
+        model = keras.models.load_model(args.finalize_from, compile=False)
+        state = read_state(args.finalize_from.parent) or {}
+        history = {**state.get("history", {}), "best_epoch": state.get("best_epoch"), "epochs_run": state.get("epoch"),
+                   "note": f"weights from checkpoint {args.finalize_from.name}"}
     else:
         model = build_model(args.arch, size, len(CLASSES))
-        steps = int(np.ceil(len(tr) / args.batch_size))
-        compile_model(model, steps, args.epochs, args.lr)
-        history = fit(model, train, val, args.epochs, args.patience, checkpoint)
+        compile_model(model, int(np.ceil(len(tr) / args.batch_size)), args.epochs, args.lr)
+        model, state = start_state(args, model)
+        history, model = fit(model, train, val, args, state, started)
+        if state["epoch"] < args.epochs and not state.get("stopped_early"):
+            print(f"paused after epoch {state['epoch']} of {args.epochs} (best {state['best_epoch']}); "
+                  f"the same command with --resume continues", flush=True)
+            return 0
 
     val_x = np.concatenate([x.numpy() for x, _ in val])
     logits = np.asarray(model.predict(val_x, verbose=0))
@@ -282,11 +413,8 @@ def main(argv: list[str] | None = None) -> int:
 
     model.save(args.out / "model.keras")
     diff = export_onnx(model, args.out / "model.onnx", check_inputs=val_x[:64])
-    card = build_card(args, spec, size, data, (tr, va, groups), metrics, history, diff,
-                      model.count_params(), time.time() - started)
+    card = build_card(args, spec, size, data, splits, metrics, history, diff, model.count_params(), state)
     (args.out / "card.json").write_text(json.dumps(card, indent=2) + "\n")
-    if checkpoint.exists() and not args.finalize_from:
-        checkpoint.unlink()  # the final model.keras holds the same (best) weights
     print(f"wrote {args.out}/card.json  val accuracy {metrics['accuracy']}  {time.time() - started:.0f}s", flush=True)
     return 0
 

@@ -25,7 +25,7 @@ from scipy import ndimage
 from .. import __version__
 from ..colors import ALIASES, color_of, snomed_table
 from ..segment.base import EngineInfo, Segmentation
-from ..volume import DicomSource
+from ..volume import NO_DICOM_SOURCE, DicomSource
 
 MANUFACTURER = "IRIS Oculus"
 #: Private coding scheme for structures outside TotalSegmentator's SNOMED table ("99" prefix:
@@ -114,10 +114,7 @@ class PreparedSource:
 def prepare(source: DicomSource | None, segmentation: Segmentation) -> PreparedSource:
     """Check the source and share its slices and structures; SourceUnsuitable says why not."""
     if source is None:
-        raise SourceUnsuitable(
-            "the input was not a DICOM series, so there are no source images for a DICOM SEG or "
-            "RTSTRUCT to reference; upload the DICOM series to get seg.dcm and rtstruct.dcm"
-        )
+        raise SourceUnsuitable(NO_DICOM_SOURCE)
     if source.problems:
         raise SourceUnsuitable("; ".join(source.problems))
     datasets = [_with_sop_identity(ds) for ds in source.datasets]

@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import CorruptFileError, InputError
-from . import dicom
 from .budget import configure_pillow, max_image_pixels
 from .checks import wrap_unexpected
 from .detect import detect_format
@@ -73,6 +72,8 @@ def _palette_is_grey(img) -> bool:
 
 
 def _load_dicom_image(path: Path, max_pixels: int) -> np.ndarray:
+    from . import dicom
+
     ds = dicom.read_full(path)
     if not dicom.has_pixels(ds):
         raise dicom._no_pixels(path)

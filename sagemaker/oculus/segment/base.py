@@ -36,15 +36,22 @@ class EngineInfo:
     degraded: bool = False
     #: One sentence for the user, e.g. why the threshold fallback ran instead of TotalSegmentator.
     note: str = ""
+    #: Set where the task was chosen for the scan's modality (``segment.routing``): the scan's
+    #: modality and the task that was asked for.
+    modality: str | None = None
+    routed_from: str | None = None
 
     def to_dict(self) -> dict:
-        return {
+        info = {
             "name": self.name,
             "version": self.version,
             "task": self.task,
             "degraded": self.degraded,
             "note": self.note,
         }
+        if self.routed_from:
+            info.update(modality=self.modality, routedFrom=self.routed_from)
+        return info
 
 
 @dataclass

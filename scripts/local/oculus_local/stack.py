@@ -1,9 +1,10 @@
 """Bring the whole product up on 127.0.0.1 and take it down again.
 
 Order matters only where one part needs another's address: moto first (everything talks to
-it), the inference server next (it imports the heavy engine while the rest starts), then the
-resources from the template, the handlers, the API, the SageMaker stand-in, the SQS poller and
-the web app. ``stop`` undoes it in reverse and ends the one child process by its PID.
+it), the resources from the template, the inference server next (it imports the heavy engine
+while the rest starts; it needs the data bucket's name), then the handlers, the API, the
+SageMaker stand-in, the SQS poller and the web app. ``stop`` undoes it in reverse and ends
+the one child process by its PID.
 """
 
 from __future__ import annotations
@@ -145,9 +146,9 @@ class LocalOculus:
             raise StackError(f"{cfg.template_path} does not exist: the local stack is built from it")
         self._start_moto()
         self._set_process_environment()
+        self._create_resources()  # first: the engine publishes its capabilities to the bucket
         if cfg.start_inference:
             self._start_inference_server()
-        self._create_resources()
         self._create_demo_user()
         self._load_functions()
         self._start_api()
@@ -231,6 +232,8 @@ class LocalOculus:
             **os.environ,
             "TOTALSEG_HOME_DIR": str(self.totalseg_home()),
             "OCULUS_PORT": str(cfg.ports.inference),
+            # as template.yaml's InferenceModel: the data bucket (capabilities go there)
+            **({"OCULUS_BUCKET": self.stack.resolver.ref("DataBucket")} if self.stack else {}),
         }
         self.totalseg_home().mkdir(parents=True, exist_ok=True)
         log_path = cfg.state_dir / "inference.log"
@@ -305,16 +308,17 @@ class LocalOculus:
         return params
 
     def _publish_model_cards(self) -> None:
-        """The shipped classifier cards, where MODEL_CARD_URI points on AWS (deploy puts them there)."""
+        """The shipped classifiers' version indexes and cards, where MODEL_INDEX_URI points on AWS
+        (deploy puts them there)."""
         bucket = self.outputs.get("DataBucketName")
         models = self.config.repo_root / "sagemaker" / "oculus" / "models"
         if not bucket or not models.is_dir():
             return
         s3 = self.client("s3")
-        for card in sorted(models.glob("*/card.json")):
-            s3.put_object(Bucket=bucket, Key=f"models/{card.parent.name}/card.json", Body=card.read_bytes(),
-                          ContentType="application/json")
-            log.info("model card %s published to s3://%s/models/%s/card.json", card.parent.name, bucket, card.parent.name)
+        for doc in sorted([*models.glob("*/versions.json"), *models.glob("*/*/card.json")]):
+            key = f"models/{doc.relative_to(models).as_posix()}"
+            s3.put_object(Bucket=bucket, Key=key, Body=doc.read_bytes(), ContentType="application/json")
+            log.info("model document published to s3://%s/%s", bucket, key)
 
     def _user_pool_id(self) -> str:
         assert self.stack

@@ -119,7 +119,8 @@ def backend_env(moto_url):
     }
     for key, value in env.items():
         mp.setenv(key, value)
-    for key in ("AWS_PROFILE", "MULTIPART_THRESHOLD_BYTES", "MODEL_CARD_URI", "MAX_UPLOAD_BYTES"):
+    for key in ("AWS_PROFILE", "MULTIPART_THRESHOLD_BYTES", "MODEL_INDEX_URI", "MAX_UPLOAD_BYTES",
+                "CLASSIFIER_DEFAULT_VERSION", "CLASSIFIER_CANDIDATE_VERSION", "CLASSIFIER_CANDIDATE_SHARE"):
         mp.delenv(key, raising=False)
     yield env
     mp.undo()

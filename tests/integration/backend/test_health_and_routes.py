@@ -1,4 +1,4 @@
-"""GET /healthz, GET /model-info, the template's routes and auth, unknown routes."""
+"""GET /healthz, GET /model-info, GET /capabilities, the template's routes and auth, unknown routes."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ EXPECTED_ROUTES = {
     ("POST", "/process/totalseg", "process"), ("POST", "/process/classify", "process"),
     ("GET", "/jobs", "jobs"), ("GET", "/jobs/{jobId}", "jobs"), ("DELETE", "/jobs/{jobId}", "jobs"),
     ("GET", "/files/{jobId}/{filename}", "jobs"), ("GET", "/files/{jobId}/stl/{filename}", "jobs"),
-    ("GET", "/healthz", "health"), ("GET", "/model-info", "health"),
+    ("GET", "/healthz", "health"), ("GET", "/model-info", "health"), ("GET", "/capabilities", "health"),
 }
 
 
@@ -60,26 +60,69 @@ def test_healthz_reports_a_failed_endpoint_and_a_missing_bucket_as_503(api, aws)
     assert answer.json["checks"]["table"]["ok"] is True
 
 
-def test_model_info_serves_the_card(api, aws, monkeypatch):
+def test_model_info_serves_the_cards(api, aws, monkeypatch):
     from oculus_shared import wiring
 
     card = {"name": "brain-tumor-efficientnet", "version": "1.0.0",
             "classes": ["glioma", "meningioma", "no_tumor", "pituitary"], "metrics": {"accuracy": 0.9}}
-    aws.s3.put_object(Bucket="oculus-data-test", Key="models/brain_tumor/card.json", Body=json.dumps(card))
-    monkeypatch.setenv("MODEL_CARD_URI", "s3://oculus-data-test/models/brain_tumor/card.json")
+    aws.s3.put_object(Bucket="oculus-data-test", Key="models/brain_tumor/versions.json",
+                      Body=json.dumps({"default": "v1", "versions": ["v1"]}))
+    aws.s3.put_object(Bucket="oculus-data-test", Key="models/brain_tumor/v1/card.json", Body=json.dumps(card))
+    monkeypatch.setenv("MODEL_INDEX_URI", "s3://oculus-data-test/models/brain_tumor/versions.json")
     wiring.reset()
     answer = api.call("GET", "/model-info")
-    assert answer.status == 200 and answer.json["models"] == [card]
+    assert answer.status == 200 and answer.json["models"] == [{**card, "version": "v1", "release": "1.0.0"}]
     assert api.call("GET", "/model-info", user=None).status == 401
 
 
 def test_model_info_without_a_card_is_a_clear_503(api, aws, monkeypatch, tmp_path):
     from oculus_shared import wiring
 
-    monkeypatch.setenv("MODEL_CARD_URI", str(tmp_path / "missing.json"))
+    monkeypatch.setenv("MODEL_INDEX_URI", str(tmp_path / "missing.json"))
     wiring.reset()
     answer = api.call("GET", "/model-info")
     assert answer.status == 503 and answer.error_code == "model_card_unavailable"
+
+
+def test_capabilities_before_the_engine_has_published_them_offer_no_totalsegmentator(api, aws):
+    answer = api.call("GET", "/capabilities")
+    assert answer.status == 200, answer.raw
+    assert answer.json["known"] is False and answer.json["default"] == "threshold"
+    assert answer.json["totalsegmentator"]["usable"] is False and answer.json["totalsegmentator"]["tasks"] == []
+    assert api.call("GET", "/capabilities", user=None).status == 401
+
+
+def test_capabilities_are_what_the_engine_published(api, aws, monkeypatch):
+    import sys
+
+    from .conftest import ROOT
+
+    monkeypatch.syspath_prepend(str(ROOT / "sagemaker"))
+    monkeypatch.setenv("OCULUS_BUCKET", "oculus-data-test")
+    from oculus import capabilities as engine
+
+    segmentation = {"default": "totalsegmentator", "threshold": True, "labels": True, "totalsegmentator": {
+        "installed": True, "usable": True, "version": "2.18.0", "tasks": [
+            {"name": "total", "weights": False, "fastWeights": True, "structures": ["liver", "spleen"]},
+            {"name": "total_mr", "weights": False, "fastWeights": False, "structures": ["liver"]}]}}
+    # the engine's own publisher, writing through moto as it does from the container
+    engine.publish(segmentation, attempts=1).join(30)
+    assert "oculus" in sys.modules
+    answer = api.call("GET", "/capabilities")
+    assert answer.status == 200, answer.raw
+    body = answer.json
+    assert body["known"] is True and body["publishedAt"] and body["engineVersion"]
+    assert body["default"] == "totalsegmentator"
+    assert body["totalsegmentator"]["tasks"] == segmentation["totalsegmentator"]["tasks"]
+
+
+def test_a_malformed_capabilities_document_never_offers_totalsegmentator(api, aws):
+    aws.s3.put_object(Bucket="oculus-data-test", Key="engine/capabilities.json",
+                      Body=json.dumps({"segmentation": {"totalsegmentator": {"installed": "yes", "tasks": [
+                          {"name": "total", "weights": "true"}]}}}))
+    body = api.call("GET", "/capabilities").json
+    assert body["known"] is True and body["default"] == "threshold"
+    assert body["totalsegmentator"]["usable"] is False
 
 
 @pytest.mark.parametrize("module", ["upload", "process", "jobs", "health"])

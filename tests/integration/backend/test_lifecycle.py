@@ -163,7 +163,7 @@ def test_full_happy_path(api, aws, samples, notes):
         "inputETag": aws.s3.head_object(Bucket=BUCKET, Key=upload_key)["ETag"],
         "output": f"s3://{BUCKET}/results/alice/{job_id}/",
         "options": {"device": "gpu", "fast": True, "reduction_percent": 80, "roi_subset": None,
-                    "stl": True, "smoothing": True, "engine": "auto"},
+                    "stl": True, "smoothing": True, "engine": "auto", "totalseg_task": "total"},
     }
     assert api.call("GET", f"/jobs/{job_id}").json["job"]["status"] == "queued"
 

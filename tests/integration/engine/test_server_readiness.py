@@ -113,3 +113,25 @@ def test_server_turns_ready_after_loading_in_the_background(monkeypatch):
     body = ready.json()
     assert body["ok"] is True and body["segmentation"]["threshold"] is True
     assert "cuda_available" in body["gpu"] and "driver" in body["gpu"]
+
+
+def test_on_ready_is_told_the_loaded_status_once_and_cannot_break_ping():
+    told = []
+
+    def on_ready(status):
+        told.append(status)
+        raise RuntimeError("the bucket is unreachable")
+
+    ready = Readiness(load=lambda: {"segmentation": {"default": "threshold"}}, probe_gpu=lambda: CPU_ONLY,
+                      require_gpu=False, on_ready=on_ready)
+    assert ready.wait(30)
+    status, _ = ready.ping()
+    assert status == 200 and told == [{"segmentation": {"default": "threshold"}, "gpu": CPU_ONLY}]
+
+
+def test_a_gpu_refusal_publishes_nothing():
+    told = []
+    ready = Readiness(load=dict, probe_gpu=lambda: {**ON_A_T4, "cuda_available": False}, require_gpu=True,
+                      on_ready=told.append)
+    assert ready.wait(30)
+    assert ready.ping()[0] == 503 and told == []

@@ -31,12 +31,13 @@ def test_train_command_writes_a_loadable_card_and_onnx(shared_data, tmp_path):
          "--epochs", "1", "--image-size", "32", "--limit-per-class", "8", "--seed", "1337"],
         capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert {"card.json", "model.onnx", "model.keras"} <= {p.name for p in out.iterdir()}
-    assert not (out / "checkpoint_best.keras").exists()
+    assert {"card.json", "model.onnx", "model.keras", "checkpoint_last.keras", "checkpoint_best.keras",
+            "checkpoint_state.json"} <= {p.name for p in out.iterdir()}
 
     card = json.loads((out / "card.json").read_text())
     split = card["training_data"]["split"]
-    assert card["training_data"]["images"] == 32 and split["train"] + split["validation"] == 32
+    assert card["training_data"]["images"] == 32 and split["train"] + split["validation"] + split["final_test"] == 32
+    assert {"train", "validation", "final_test"} == set(split["counts"])
     assert card["training_data"]["per_class"] == {"glioma": 8, "meningioma": 8, "no_tumor": 8, "pituitary": 8}
     assert card["input"]["shape"] == [32, 32, 1] and card["preprocessing"]["size"] == [32, 32]
     assert card["onnx_export_max_abs_diff"] < 1e-3
@@ -81,3 +82,32 @@ def test_two_init_seeds_share_the_split_and_ensemble_into_one_model(shared_data,
     p_onnx = load_classifier(ens / "card.json").probabilities([image])
     p_keras = load_classifier(ens / "card.json", fmt="keras").probabilities([image])
     assert np.max(np.abs(p_onnx - p_keras)) < 1e-4
+
+
+def test_a_paused_run_resumes_from_its_checkpoint_and_records_one_recipe(shared_data, tmp_path):
+    """--session-epochs 1 stops after the first epoch's checkpoint; the same command with --resume
+    continues with the saved optimizer state and writes one card with the whole history."""
+    data = shared_data / "brain-mri" / "Training"
+    out = tmp_path / "model"
+    env = {**os.environ, "PYTHONPATH": f"{SAGEMAKER}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    recipe = [sys.executable, "-m", "oculus.classify.train", str(data), "-o", str(out), "--epochs", "2",
+              "--image-size", "32", "--limit-per-class", "8", "--patience", "5"]
+    first = subprocess.run([*recipe, "--session-epochs", "1"], capture_output=True, text=True, env=env, timeout=300)
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert "paused after epoch 1 of 2" in first.stdout and not (out / "card.json").exists()
+    state = json.loads((out / "checkpoint_state.json").read_text())
+    assert state["epoch"] == 1 and len(state["history"]["val_accuracy"]) == 1
+
+    again = subprocess.run(recipe, capture_output=True, text=True, env=env, timeout=300)
+    assert again.returncode != 0 and "--resume" in again.stderr  # never silently restarts over a checkpoint
+    changed = subprocess.run([*recipe[:-1], "6", "--resume"], capture_output=True, text=True, env=env, timeout=300)
+    assert changed.returncode != 0 and "recipe differs" in changed.stderr
+
+    resumed = subprocess.run([*recipe, "--resume"], capture_output=True, text=True, env=env, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "resuming after epoch 1" in resumed.stdout
+    card = json.loads((out / "card.json").read_text())
+    history = card["training"]["history"]
+    assert card["training"]["epochs_run"] == 2 and len(history["val_accuracy"]) == 2
+    assert [s["from_epoch"] for s in card["training"]["sessions"]] == [0, 1]
+    assert "--resume" not in card["command"] and "--epochs 2" in card["command"]

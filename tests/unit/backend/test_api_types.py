@@ -35,7 +35,14 @@ INTERFACES = {
     "DependencyCheck": "DependencyCheck",
     "Health": "Health",
     "ModelInfo": "ModelInfoResponse",
+    "ModelAbTest": "ModelAbTest",
+    "ClassificationResult": "ClassifyResult",
+    "ClassProbability": "ClassProbability",
+    "ModelVersionRef": "ModelVersionRef",
     "TotalsegRequest": "TotalsegOptions",
+    "Capabilities": "Capabilities",
+    "TotalSegmentatorCapabilities": "TotalSegmentatorCapabilities",
+    "TotalSegmentatorTask": "TotalSegmentatorTask",
 }
 #: schema enum -> string-literal union type in types.ts
 ENUMS = {"JobStatus": "JobStatus", "JobKind": "JobKind", "Task": "JobTask"}

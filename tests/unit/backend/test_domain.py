@@ -246,8 +246,9 @@ def test_unusable_notifications_are_refused(body):
 def test_totalseg_request_defaults_limits_and_canonical_options():
     request = TotalsegRequest(jobId="a" * 32, roi_subset=["spleen", "liver", "liver"])
     assert request.options() == {"device": "gpu", "fast": False, "reduction_percent": None, "roi_subset": ["liver", "spleen"],
-                                 "stl": False, "smoothing": True, "engine": "auto"}
+                                 "stl": False, "smoothing": True, "engine": "auto", "totalseg_task": "total"}
     for bad in ({"reduction_percent": 100}, {"reduction_percent": -1}, {"device": "tpu"}, {"fast": "true"},
+                {"totalseg_task": "total_fast"},
                 {"roi_subset": ["Liver"]}, {"roi_subset": []}, {"unknown": 1}, {"jobId": "../x"}):
         with pytest.raises(ValidationError):
             TotalsegRequest(**{"jobId": "a" * 32, **bad})

@@ -35,7 +35,7 @@ SETTINGS = Settings(
     max_upload_bytes=10_000, multipart_threshold_bytes=1_000, multipart_part_bytes=400,
     inline_upload_max_bytes=2_000, upload_url_ttl_seconds=600, download_url_ttl_seconds=60,
     max_active_jobs_per_user=100, max_uploads_per_user_per_day=100,
-    invocation_timeout_seconds=3600, allowed_origin="*", model_card_uri="", app_version="9.9.9",
+    invocation_timeout_seconds=3600, allowed_origin="*", model_index_uri="", app_version="9.9.9",
     aws_endpoint_url="",
 )
 ALICE, BOB = "alice-sub", "bob-sub"
@@ -455,16 +455,24 @@ def test_health_names_each_failed_dependency(b):
     assert service.health(b)["checks"]["endpoint"]["ok"] is False
 
 
-def test_model_card_from_the_bucket_or_a_file_else_a_clear_503(b, tmp_path):
-    card = {"name": "brain-tumor", "version": "1.0.0", "classes": ["glioma"]}
-    b.blobs.put_json("models/brain_tumor/card.json", card)
-    b.settings = dataclasses.replace(SETTINGS, model_card_uri="s3://fake-bucket/models/brain_tumor/card.json")
-    assert service.model_info(b) == {"ok": True, "models": [card]}
-    (tmp_path / "card.json").write_text(json.dumps(card))
-    b.settings = dataclasses.replace(SETTINGS, model_card_uri=str(tmp_path / "card.json"))
-    assert service.model_info(b)["models"] == [card]
-    for uri in ("", str(tmp_path / "missing.json"), "s3://other-bucket/card.json", "s3://fake-bucket/nothing.json"):
-        b.settings = dataclasses.replace(SETTINGS, model_card_uri=uri)
+def test_model_cards_from_the_bucket_or_a_file_else_a_clear_503(b, tmp_path):
+    index = {"default": "v2", "versions": ["v1", "v2"]}
+    cards = {v: {"name": "brain-tumor", "version": f"2026.11.{n}", "classes": ["glioma"]} for n, v in ((1, "v1"), (2, "v2"))}
+    b.blobs.put_json("models/brain_tumor/versions.json", index)
+    for version, card in cards.items():
+        b.blobs.put_json(f"models/brain_tumor/{version}/card.json", card)
+        (tmp_path / version).mkdir()
+        (tmp_path / version / "card.json").write_text(json.dumps(card))
+    (tmp_path / "versions.json").write_text(json.dumps(index))
+    expected = {"ok": True, "default": "v2", "versions": ["v1", "v2"], "abTest": None,
+                "models": [{**cards[v], "version": v, "release": cards[v]["version"]} for v in ("v1", "v2")]}
+    for uri in ("s3://fake-bucket/models/brain_tumor/versions.json", str(tmp_path / "versions.json")):
+        b.settings = dataclasses.replace(SETTINGS, model_index_uri=uri)
+        assert service.model_info(b) == expected
+    (tmp_path / "v1" / "card.json").unlink()
+    for uri in ("", str(tmp_path / "missing.json"), "s3://other-bucket/versions.json", "s3://fake-bucket/nothing.json",
+                str(tmp_path / "versions.json")):  # the last: an index whose v1 card is missing
+        b.settings = dataclasses.replace(SETTINGS, model_index_uri=uri)
         with pytest.raises(ServiceUnavailable) as err:
             service.model_info(b)
         assert err.value.code == "model_card_unavailable"

@@ -5,10 +5,14 @@ from __future__ import annotations
 import numpy as np
 
 from oculus.classify.calibration import (
+    choose_no_tumor_threshold,
     classification_metrics,
     expected_calibration_error,
     fit_temperature,
+    miss_rate_upper_bound,
+    safety_report,
     softmax,
+    verdicts,
 )
 
 
@@ -46,3 +50,44 @@ def test_metrics_match_a_hand_counted_example():
     assert m["confusion_matrix"][0] == [2, 1, 0, 0]
     assert m["per_class"]["a"] == {"precision": round(2 / 3, 4), "recall": round(2 / 3, 4), "f1": round(2 / 3, 4), "support": 3}
     assert m["per_class"]["d"]["recall"] == 0.5 and m["per_class"]["d"]["precision"] == 1.0
+
+
+CLASSES = ("glioma", "meningioma", "no_tumor", "pituitary")
+
+
+def test_verdicts_follow_both_thresholds():
+    probs = np.array([[0.90, 0.05, 0.03, 0.02],   # confident tumour
+                      [0.40, 0.35, 0.20, 0.05],   # below the confidence threshold
+                      [0.05, 0.25, 0.70, 0.00],   # no_tumor, but below the no_tumor threshold
+                      [0.01, 0.01, 0.97, 0.01]])  # confident no_tumor
+    assert verdicts(probs, CLASSES, 0.55, 0.9).tolist() == ["tumor", "needs_review", "needs_review", "no_tumor"]
+    assert verdicts(probs, CLASSES, 0.55, 0.55).tolist() == ["tumor", "needs_review", "no_tumor", "no_tumor"]
+
+
+def _tumour_images_said_no(p_no: list[float], n_tumour: int = 400):
+    """n_tumour tumour images; the first ones are predicted no_tumor with the given probabilities."""
+    probs = np.tile([0.9, 0.05, 0.03, 0.02], (n_tumour, 1))
+    for i, p in enumerate(p_no):
+        probs[i] = [1 - p, 0.0, p, 0.0]
+    return probs, np.zeros(n_tumour, dtype=int)
+
+
+def test_no_tumor_threshold_excludes_misses_until_the_upper_bound_is_within_the_limit():
+    probs, labels = _tumour_images_said_no([0.97, 0.81, 0.66])
+    # 400 tumour images: even one miss has a 95 % upper bound above 1 %, so every miss is excluded
+    thr = choose_no_tumor_threshold(probs, labels, CLASSES, 0.55)
+    assert thr == 0.9701
+    assert safety_report(probs, labels, CLASSES, 0.55, thr)["tumour_missed"] == 0
+    # the plain point-estimate rule tolerates floor(1 % of 400) = 4 misses
+    assert choose_no_tumor_threshold(probs, labels, CLASSES, 0.55, confidence=None) == 0.55
+    # with 1000 tumour images the bound tolerates a few misses: only the worst ones are excluded
+    probs, labels = _tumour_images_said_no([0.97, 0.81, 0.66, 0.6, 0.58, 0.57, 0.565, 0.56], 1000)
+    thr = choose_no_tumor_threshold(probs, labels, CLASSES, 0.55)
+    missed = safety_report(probs, labels, CLASSES, 0.55, thr)["tumour_missed"]
+    tolerated = max(k for k in range(9) if miss_rate_upper_bound(k, 1000) <= 0.01)
+    assert 0 < missed == tolerated < 8
+
+
+def test_miss_rate_upper_bound_matches_the_rule_of_three():
+    assert abs(miss_rate_upper_bound(0, 300) - 3 / 300) < 5e-4
+    assert miss_rate_upper_bound(5, 5) == 1.0

@@ -8,9 +8,12 @@ from PIL import Image, ImageEnhance
 
 from oculus.classify.dataset import (
     CLASSES,
+    LEGACY_VAL_FRACTION,
+    LOOK_FEATURES,
     NEAR_DUPLICATE_BITS,
     dhash,
     grouped_stratified_split,
+    honest_splits,
     list_images,
     near_duplicate_groups,
 )
@@ -78,3 +81,33 @@ def test_unknown_or_missing_class_folder_is_a_typed_error(tmp_path):
     (tmp_path / "cats").mkdir()
     with pytest.raises(InputError, match="unknown class folder"):
         list_images(tmp_path)
+
+
+def test_honest_splits_are_disjoint_keep_v1s_training_side_and_stratify_the_test_by_look():
+    rng = np.random.default_rng(3)
+    n = 1200
+    labels = np.repeat(np.arange(4), n // 4)
+    hashes = rng.integers(0, 256, (n, 32), dtype=np.uint8)  # random 256-bit hashes: ~128 bits apart
+    for start in range(0, n, 40):  # near-duplicate pairs inside each class
+        hashes[start + 1] = hashes[start]
+    # two acquisition looks per class, far apart in every look feature
+    true_look = np.arange(n) % 3 == 0
+    looks = np.where(true_look[:, None], 1.0, 0.0) + rng.normal(0, 0.01, (n, len(LOOK_FEATURES)))
+    s = honest_splits(labels, hashes, looks.astype(np.float32), seed=11)
+    parts = (s.train, s.validation, s.final_test)
+    assert sum(len(p) for p in parts) == n and len(np.unique(np.concatenate(parts))) == n
+    for a, b in ((0, 1), (0, 2), (1, 2)):
+        assert set(s.groups[parts[a]]).isdisjoint(s.groups[parts[b]])
+    legacy_train, legacy_val = grouped_stratified_split(labels, s.groups, LEGACY_VAL_FRACTION, 11)
+    assert np.array_equal(s.train, legacy_train)  # v1's training side, so the test split is unseen by v1
+    assert set(s.final_test) | set(s.validation) == set(legacy_val)
+    for k in np.unique(s.look):  # no look cluster mixes the two looks ...
+        assert len(set(true_look[s.look == k])) == 1
+    for c in range(4):  # ... and every class x look stratum is split about evenly
+        for k in np.unique(s.look):
+            held = np.sum((labels[legacy_val] == c) & (s.look[legacy_val] == k))
+            in_test = np.sum((labels[s.final_test] == c) & (s.look[s.final_test] == k))
+            assert abs(in_test - held / 2) <= 2, (c, k, held, in_test)
+    summary = s.summary(labels)
+    assert summary["final_test"]["images"] == len(s.final_test)
+    assert sum(summary["validation"]["per_class"].values()) == len(s.validation)

@@ -8,7 +8,7 @@ import shutil
 import numpy as np
 import pytest
 
-from oculus.classify import DEFAULT_CARD, load_card, load_classifier
+from oculus.classify import available_versions, card_path, load_card, load_classifier
 from oculus.errors import ModelError
 from oculus.io import load_image
 
@@ -17,6 +17,8 @@ FOLDER = {"glioma": "glioma", "meningioma": "meningioma", "no_tumor": "notumor",
 #: Fixed selection rule (decided before looking at any output): the first 3 files of each class
 #: folder in sorted filename order.
 PER_CLASS = 3
+#: the shipped default version's card (oculus.classify.registry)
+DEFAULT_CARD = card_path()
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +36,7 @@ def typical(shared_data):
 
 
 def test_shipped_card_describes_the_model_completely():
-    card = load_card()
+    card = load_card(DEFAULT_CARD)
     assert card.path == DEFAULT_CARD
     d = card.data
     assert card.classes == ["glioma", "meningioma", "no_tumor", "pituitary"]
@@ -55,7 +57,11 @@ def test_prediction_shape_and_probabilities(classifier, typical):
     assert len(answers) == len(typical)
     for a in answers:
         assert set(a) == {"is_tumor", "predicted_class", "confidence", "probabilities", "recommendation",
-                          "inconclusive", "model"}
+                          "inconclusive", "model", "verdict", "reason", "top2"}
+        assert a["verdict"] in ("tumor", "no_tumor", "needs_review", "inconclusive")
+        assert a["inconclusive"] == (a["verdict"] in ("needs_review", "inconclusive"))
+        assert [t["class"] for t in a["top2"]][0] == a["predicted_class"]
+        assert a["top2"][0]["probability"] >= a["top2"][1]["probability"]
         assert list(a["probabilities"]) == ["glioma", "meningioma", "no_tumor", "pituitary"]
         assert abs(sum(a["probabilities"].values()) - 1.0) < 1e-3
         assert a["confidence"] == max(a["probabilities"].values())
@@ -79,18 +85,44 @@ def test_batched_and_single_predictions_agree_and_rgb_equals_gray(classifier, ty
     assert single["probabilities"] == batch[0]["probabilities"] == as_rgb["probabilities"]
 
 
-def test_high_threshold_card_turns_answers_inconclusive(classifier, typical, tmp_path):
-    """Same model, crafted card whose threshold no confidence can reach."""
+def _crafted_card(tmp_path, **changes):
+    """The shipped card with some fields changed, its model (and OOD reference) files still used."""
     data = json.loads(DEFAULT_CARD.read_text())
-    data["confidence_threshold"] = 1.01
+    data.update(changes)
     data["files"] = {fmt: str((DEFAULT_CARD.parent / f).resolve()) for fmt, f in data["files"].items()}
+    if data.get("ood"):
+        data["ood"] = {**data["ood"], "file": str((DEFAULT_CARD.parent / data["ood"]["file"]).resolve())}
     (tmp_path / "card.json").write_text(json.dumps(data))
-    strict = load_classifier(tmp_path / "card.json")
+    return load_classifier(tmp_path / "card.json")
+
+
+def test_high_threshold_card_turns_answers_to_needs_review(classifier, typical, tmp_path):
+    """Same model, crafted card whose threshold no confidence can reach."""
+    strict = _crafted_card(tmp_path, confidence_threshold=1.01)
     for normal, cautious in zip(classifier.predict([i for _, i in typical]), strict.predict([i for _, i in typical]), strict=True):
-        assert cautious["inconclusive"] and cautious["recommendation"].startswith("Inconclusive")
+        assert cautious["verdict"] == "needs_review" and cautious["inconclusive"]
+        assert cautious["recommendation"].startswith("Uncertain — needs review")
+        assert "below its 101% threshold" in cautious["reason"]
         assert "research use only" in cautious["recommendation"].lower()
         assert cautious["probabilities"] == normal["probabilities"]
-        assert not normal["recommendation"].startswith("Inconclusive")
+        assert normal["verdict"] in ("tumor", "no_tumor") and normal["reason"] is None
+
+
+def test_no_tumour_is_said_only_above_the_no_tumour_threshold(classifier, typical, tmp_path):
+    """A no_tumor answer below the card's no_tumor_threshold becomes 'needs review' naming the top two
+    classes; tumour answers are untouched."""
+    cautious = _crafted_card(tmp_path, no_tumor_threshold=0.9999999)
+    for (cls, _), normal, a in zip(typical, classifier.predict([i for _, i in typical]),
+                                   cautious.predict([i for _, i in typical]), strict=True):
+        if cls == "no_tumor":
+            assert normal["verdict"] == "no_tumor" and a["verdict"] == "needs_review"
+            first, second = (t["class"] for t in a["top2"])
+            assert first == "no_tumor" and second != "no_tumor"
+            readable = {"glioma": "a glioma", "meningioma": "a meningioma", "pituitary": "a pituitary tumour"}
+            assert a["recommendation"].startswith("Uncertain — needs review") and readable[second] in a["recommendation"]
+            assert "no sign" not in a["recommendation"] and "'No tumour' is stated only above" in a["reason"]
+        else:
+            assert {k: v for k, v in a.items() if k != "model"} == {k: v for k, v in normal.items() if k != "model"}
 
 
 def test_model_info_reports_measured_accuracy_and_calibration(classifier):
@@ -132,7 +164,7 @@ def test_keras_file_of_the_shipped_model_agrees_with_onnx(classifier, typical):
 
 
 def test_shipped_ensemble_card_records_its_members_and_variants():
-    d = load_card().data
+    d = load_card(DEFAULT_CARD).data
     if "ensemble" not in d:
         pytest.skip("shipped model is a single network")
     ens = d["ensemble"]
@@ -142,3 +174,18 @@ def test_shipped_ensemble_card_records_its_members_and_variants():
     # the shipped combination is the one the card's validation block measures
     key = "ensemble + flip TTA" if ens["tta"] else "ensemble"
     assert variants[key]["accuracy"] == d["validation"]["accuracy"] >= best_member
+
+
+@pytest.mark.parametrize("version", available_versions())
+def test_every_served_card_carries_its_safety_threshold_ood_reference_and_final_test(version):
+    card = load_card(card_path(version))
+    d = card.data
+    assert 0.55 <= card.no_tumor_threshold <= 1.0
+    assert card.ood_file is not None and card.ood_file.is_file()
+    assert {"look_threshold", "clipped_background", "measured"} <= set(d["ood"])
+    assert d["ood"]["measured"]["false_ood"]["final_test"]["rate"] <= 0.01
+    final = d["final_test"]
+    assert np.array(final["confusion_matrix"]).sum() == final["n"] == d["assessment"]["splits"]["final_test"]["images"]
+    assert final["safety"]["tumour_miss_rate"] <= 0.01 and 0 <= final["safety"]["needs_review_share"] <= 1
+    assert "ece" in final and set(final["per_class"]) == set(card.classes)
+    assert d["onnx_export_max_abs_diff"] <= 1e-5  # issue 13: Keras and ONNX agree within 1e-5

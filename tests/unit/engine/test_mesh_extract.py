@@ -155,10 +155,10 @@ def test_output_is_deterministic_across_worker_counts(example_seg):
 
 
 def test_presampling_coarsens_only_as_far_as_the_reduction_allows():
-    assert presample_factors(np.diag([0.8, 0.8, 1.5, 1]), 90) == (3, 3, 2)
+    assert presample_factors(np.diag([0.8, 0.8, 1.5, 1]), 90) == (4, 4, 2)
     assert presample_factors(np.diag([0.5, 0.5, 0.5, 1]), 90) == (3, 3, 3)
     assert presample_factors(np.diag([1.0, 1.0, 1.0, 1]), 50) == (1, 1, 1)
-    assert presample_factors(np.diag([0.8, 0.8, 1.5, 1]), 99) == (10, 10, 5)
+    assert presample_factors(np.diag([0.8, 0.8, 1.5, 1]), 99) == (11, 11, 6)
 
 
 def test_presampled_large_structure_keeps_its_volume():

@@ -11,8 +11,9 @@ from pathlib import Path
 import annotated_types
 import pytest
 
+from oculus.capabilities import OFFERED_TASKS
 from oculus.errors import InputError
-from oculus.options import ProcessOptions, option_fields
+from oculus.options import ProcessOptions, check, option_fields
 from oculus.tasks import TASKS
 
 LAYER = Path(__file__).resolve().parents[3] / "layers" / "shared" / "python"
@@ -55,13 +56,18 @@ def test_same_default(name):
 @pytest.mark.parametrize("name", sorted(API))
 def test_same_allowed_values(name):
     meta = ENGINE[name].metadata
-    assert _literal_values(API[name].annotation) == meta["choices"]
+    offered = _literal_values(API[name].annotation)
+    if meta["choices"] is None and offered is not None:
+        # a free-form engine option (any TotalSegmentator task) that the API narrows to what it offers
+        assert all(check(ENGINE[name], value) == value for value in offered)
+    else:
+        assert offered == meta["choices"]
     if meta["kind"] is int:
         assert _bounds(API[name]) == meta["bounds"]
 
 
 def test_the_request_the_api_builds_is_accepted_unchanged_by_the_engine():
-    request = TotalsegRequest(jobId="a" * 32, device="cpu", fast=True, reduction_percent=75,
+    request = TotalsegRequest(jobId="a" * 32, totalseg_task="total_mr", device="cpu", fast=True, reduction_percent=75,
                               roi_subset=["spleen", "liver"], stl=True, smoothing=False, engine="threshold")
     options = ProcessOptions.from_mapping(request.options())
     for name, value in request.options().items():
@@ -80,6 +86,13 @@ def test_what_the_api_refuses_the_engine_refuses_too(bad):
         ProcessOptions.from_mapping(bad)
     assert error.value.code == "invalid_options"
     assert next(iter(bad)) in error.value.message
+
+
+def test_the_api_offers_the_totalsegmentator_tasks_the_engine_publishes():
+    from oculus.segment.totalseg import task_class_names
+
+    assert _literal_values(API["totalseg_task"].annotation) == OFFERED_TASKS
+    assert all(task_class_names(task) for task in OFFERED_TASKS)
 
 
 def test_every_job_task_the_api_sends_has_a_handler():
@@ -116,3 +129,20 @@ def test_the_cli_refuses_what_a_manifest_refuses(argv, capsys):
     with pytest.raises(SystemExit) as exit_:
         _build_parser().parse_args(["process", "ct.nii.gz", "-o", "out", *argv])
     assert exit_.value.code == 2 and argv[0].lstrip("-").replace("-", "_") in capsys.readouterr().err.replace("-", "_")
+
+
+def test_a_classify_request_names_a_model_version_the_engine_reads_with_the_same_pattern():
+    from oculus.options import MODEL_VERSION_PATTERN, ClassifyOptions
+    from oculus_shared.model_versions import MODEL_VERSION_PATTERN as API_PATTERN
+    from oculus_shared.models import ClassifyRequest
+
+    assert API_PATTERN == MODEL_VERSION_PATTERN
+    assert set(ClassifyRequest.model_fields) == {"jobId", "modelVersion"}
+    request = ClassifyRequest(jobId="a" * 32, modelVersion="v2")
+    assert ClassifyOptions.from_mapping(request.options()).model_version == "v2"
+    assert ClassifyOptions.from_mapping(ClassifyRequest(jobId="a" * 32).options()) == ClassifyOptions()
+    for bad in ("../v1", "", "v 2"):
+        with pytest.raises(Exception):  # noqa: B017 - pydantic's ValidationError
+            ClassifyRequest(jobId="a" * 32, modelVersion=bad)
+        with pytest.raises(InputError):
+            ClassifyOptions.from_mapping({"modelVersion": bad})

@@ -56,7 +56,9 @@ def printed_calls(result: subprocess.CompletedProcess) -> list[str]:
 
 SAMCONFIG_REGION = "us-east-1"  # samconfig.toml's [default] and [prod] profiles
 IMAGE = f"123456789012.dkr.ecr.{SAMCONFIG_REGION}.amazonaws.com/iris-oculus-inference:t1"
-CARDS = sorted(p.parent.name for p in (REPO_ROOT / "sagemaker" / "oculus" / "models").glob("*/card.json"))
+MODELS = REPO_ROOT / "sagemaker" / "oculus" / "models"
+#: what deploy publishes: each model's version index and every version's card
+CARDS = sorted(p.relative_to(MODELS).as_posix() for p in [*MODELS.glob("*/versions.json"), *MODELS.glob("*/*/card.json")])
 
 
 def regions_named(calls: list[str]) -> set[str]:
@@ -64,7 +66,7 @@ def regions_named(calls: list[str]) -> set[str]:
 
 
 def card_uploads(calls: list[str]) -> list[str]:
-    return sorted(re.findall(r"^aws s3 cp \S+ s3://\S+/models/([^/]+)/card\.json", "\n".join(calls), re.M))
+    return sorted(re.findall(r"^aws s3 cp \S+ s3://[^/\s]+/models/(\S+\.json)", "\n".join(calls), re.M))
 
 
 def test_deploy_lambda_dry_run_prints_sam_and_aws_calls_only(path_without_cloud_tools):

@@ -22,7 +22,11 @@ against moto (values set by the local stack). Variables:
 ``ENDPOINT_WAKE_UP_SECONDS``   allowance for the endpoint waking from zero instances (default 1200): with
                                 the invocation timeout it makes a queued job's deadline (``service.job_deadline_seconds``).
 ``ALLOWED_ORIGIN``              the web app origin answered in CORS headers (default ``*`` only for local use).
-``MODEL_CARD_URI``              classifier card: ``s3://bucket/key`` or a local file path.
+``MODEL_INDEX_URI``             the classifier's version index (``versions.json``; each version's ``card.json``
+                                in ``<version>/`` beside it): ``s3://bucket/key`` or a local file path.
+``CLASSIFIER_DEFAULT_VERSION``  version that answers classify jobs (default "": the index's default).
+``CLASSIFIER_CANDIDATE_VERSION`` A/B candidate version (default "": no A/B test).
+``CLASSIFIER_CANDIDATE_SHARE``  percent (0-100) of classify jobs sent to the candidate, by job id (default 0).
 ``APP_VERSION``                 version reported by ``/healthz`` (default: the layer's version).
 ``AWS_ENDPOINT_URL``            boto3's own override (a moto server locally); read by botocore itself.
 ``AWS_REGION`` / ``AWS_DEFAULT_REGION``  region of every client.
@@ -34,10 +38,12 @@ Powertools reads its own: ``POWERTOOLS_SERVICE_NAME``, ``POWERTOOLS_METRICS_NAME
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
 from . import __version__
+from .model_versions import MODEL_VERSION_PATTERN, VersionPolicy
 
 MiB = 1024 * 1024
 GiB = 1024 * MiB
@@ -60,6 +66,21 @@ def _required(name: str) -> str:
     return value
 
 
+def _version(name: str) -> str:
+    value = os.environ.get(name, "")
+    if value and not re.match(MODEL_VERSION_PATTERN, value):
+        raise RuntimeError(f"environment variable {name} must be a model version key, got {value!r}")
+    return value
+
+
+def _classifier_policy() -> VersionPolicy:
+    share = _int("CLASSIFIER_CANDIDATE_SHARE", 0)
+    if not 0 <= share <= 100:
+        raise RuntimeError(f"environment variable CLASSIFIER_CANDIDATE_SHARE must be 0-100, got {share}")
+    return VersionPolicy(default=_version("CLASSIFIER_DEFAULT_VERSION"),
+                         candidate=_version("CLASSIFIER_CANDIDATE_VERSION"), candidate_share=share)
+
+
 @dataclass(frozen=True)
 class Settings:
     table_name: str
@@ -79,10 +100,11 @@ class Settings:
     max_uploads_per_user_per_day: int
     invocation_timeout_seconds: int
     allowed_origin: str
-    model_card_uri: str
+    model_index_uri: str
     app_version: str
     aws_endpoint_url: str
     wake_up_seconds: int = 1200
+    classifier_policy: VersionPolicy = VersionPolicy()
 
 
 def load_settings() -> Settings:
@@ -105,7 +127,8 @@ def load_settings() -> Settings:
         invocation_timeout_seconds=min(3600, _int("INVOCATION_TIMEOUT_SECONDS", 3600)),
         wake_up_seconds=_int("ENDPOINT_WAKE_UP_SECONDS", 1200),
         allowed_origin=os.environ.get("ALLOWED_ORIGIN", "*"),
-        model_card_uri=os.environ.get("MODEL_CARD_URI", ""),
+        model_index_uri=os.environ.get("MODEL_INDEX_URI", ""),
+        classifier_policy=_classifier_policy(),
         app_version=os.environ.get("APP_VERSION", __version__),
         aws_endpoint_url=os.environ.get("AWS_ENDPOINT_URL", ""),
     )

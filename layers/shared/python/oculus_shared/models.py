@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from .jobs import JOB_ID_PATTERN
+from .model_versions import MODEL_VERSION_PATTERN
 
 StructureName = Annotated[str, Field(pattern=r"^[a-z0-9_]{1,64}$")]
 
@@ -40,6 +41,8 @@ class TotalsegRequest(_Strict):
     with the same default and allowed values (tests/unit/engine/test_options_contract.py)."""
 
     jobId: str = Field(pattern=JOB_ID_PATTERN)
+    # the tasks offered (GET /capabilities); the engine runs total_mr for an MR scan asked for total
+    totalseg_task: Literal["total", "total_mr"] = "total"
     device: Literal["gpu", "cpu"] = "gpu"
     fast: bool = False
     # None: the engine's tolerance-based decimation; 0..99 overrides it
@@ -58,6 +61,10 @@ class TotalsegRequest(_Strict):
 
 class ClassifyRequest(_Strict):
     jobId: str = Field(pattern=JOB_ID_PATTERN)
+    modelVersion: str | None = Field(
+        default=None, pattern=MODEL_VERSION_PATTERN,
+        description="a classifier version GET /model-info lists; default: the deployment's choice "
+                    "(its default version, or the A/B candidate for its share of jobs)")
 
     def options(self) -> dict:
-        return {}
+        return {"modelVersion": self.modelVersion} if self.modelVersion else {}

@@ -78,8 +78,10 @@ FUNCTION_CALLS: dict[str, tuple[Call, ...]] = {
         Call("powertools.idempotency", "dynamodb:UpdateItem", "IdempotencyTable"),
         Call("powertools.idempotency", "dynamodb:DeleteItem", "IdempotencyTable"),
         Call("s3.put_object", "s3:PutObject", "DataBucket/async/requests/*"),
+        # the classifier versions served (a classify job's modelVersion is checked against them)
+        Call("s3.get_object", "s3:GetObject", "DataBucket/models/*"),
         Call("sagemaker-runtime.invoke_endpoint_async", "sagemaker:InvokeEndpointAsync", "Endpoint"),
-        *_KMS_WRITE, *_KMS_TABLE,
+        *_KMS_WRITE, *_KMS_READ, *_KMS_TABLE,
     ),
     "JobsFunction": (
         Call("dynamodb.get_item", "dynamodb:GetItem", "JobTable"),
@@ -95,6 +97,9 @@ FUNCTION_CALLS: dict[str, tuple[Call, ...]] = {
         Call("dynamodb.describe_table", "dynamodb:DescribeTable", "JobTable"),
         Call("s3.head_bucket", "s3:ListBucket", "DataBucket"),  # HeadBucket: ListBucket with no prefix
         Call("s3.get_object", "s3:GetObject", "DataBucket/models/*"),  # the model card
+        # the engine's capabilities (GET /capabilities); before its first start a 404 (ListBucket above)
+        Call("s3.get_object", "s3:GetObject", "DataBucket/engine/capabilities.json"),
+        Call("s3.get_object", "s3:ListBucket", "DataBucket"),
         Call("sagemaker.describe_endpoint", "sagemaker:DescribeEndpoint", "Endpoint"),
         *_KMS_READ,
     ),
@@ -127,6 +132,7 @@ ENGINE_CALLS: tuple[Call, ...] = (
     Call("s3.upload_file", "s3:AbortMultipartUpload", "DataBucket/results/*"),  # a big file's failed upload
     Call("sagemaker.write_answer", "s3:PutObject", "DataBucket/async/outputs/*"),
     Call("sagemaker.write_answer", "s3:PutObject", "DataBucket/async/failures/*"),
+    Call("s3.put_object", "s3:PutObject", "DataBucket/engine/capabilities.json"),  # at each start
     Call("sagemaker.notify", "sns:Publish", "SuccessTopic"),
     Call("sagemaker.notify", "sns:Publish", "ErrorTopic"),
     Call("s3.put_object", "kms:GenerateDataKey", "DataKey"),

@@ -35,6 +35,38 @@ class FileView(TypedDict):
     contentType: str | None
 
 
+# A classify job's result: the engine's answer (sagemaker/oculus/classify/runtime.py
+# ``Classifier.answer``). Functional form: "class" is a Python keyword.
+ClassProbability = TypedDict("ClassProbability", {"class": str, "probability": float})
+
+
+class ModelVersionRef(TypedDict):
+    name: str
+    version: str  # the version key that answered (e.g. v1, v2): GET /model-info lists them
+
+
+class ClassificationResult(TypedDict):
+    """A ``classify`` job's ``result``. ``verdict``: ``no_tumor`` only above the model's calibrated
+    no-tumour threshold; ``needs_review`` ("Uncertain - needs review", with ``top2``) below it or
+    below the confidence threshold; ``inconclusive`` for an image that is not a brain MRI slice
+    (``reason`` says why). Answers from before verdicts existed lack the NotRequired fields."""
+
+    is_tumor: bool
+    predicted_class: str
+    confidence: float
+    probabilities: dict[str, float]
+    recommendation: str
+    inconclusive: bool  # verdict is needs_review or inconclusive
+    model: ModelVersionRef
+    verdict: NotRequired[Literal["tumor", "no_tumor", "needs_review", "inconclusive"]]
+    reason: NotRequired[str | None]
+    top2: NotRequired[list[ClassProbability]]
+
+
+# the engine may add fields: pass them on (pydantic would drop them), and no pydantic import here
+ClassificationResult.__pydantic_config__ = {"extra": "allow"}  # type: ignore[attr-defined]
+
+
 class JobView(TypedDict):
     """A job as the API shows it: no storage keys, no owner id."""
 
@@ -46,7 +78,7 @@ class JobView(TypedDict):
     progress: float | None
     options: dict[str, Any]
     input: InputView
-    result: dict[str, Any] | None
+    result: ClassificationResult | dict[str, Any] | None  # dict: a volume job's summary
     engine: dict[str, Any] | None
     files: list[FileView]
     error: ErrorDetail | None
@@ -141,12 +173,51 @@ class Health(TypedDict):
     checks: HealthChecks
 
 
+class ModelAbTest(TypedDict):
+    candidate: str  # the version tried
+    share: int  # percent of classify jobs it answers (chosen by job id)
+
+
 class ModelInfo(TypedDict):
-    """The classifier's card as published with the model (``sagemaker/oculus/models/*/card.json``):
-    name, version, classes, input, measured accuracy and more."""
+    """The classifier versions served, each with its card as published with the model
+    (``sagemaker/oculus/models/brain_tumor/<version>/card.json``: name, classes, input, measured
+    accuracy on both splits, thresholds and more; ``version`` is the version key, the card's own
+    stamp is ``release``), the version that answers by default and any A/B test."""
 
     ok: Literal[True]
+    default: str
+    versions: list[str]
+    abTest: ModelAbTest | None
     models: list[dict[str, Any]]
+
+
+# -- engine capabilities ------------------------------------------------------------------------
+class TotalSegmentatorTask(TypedDict):
+    """One TotalSegmentator task the product offers (``total`` for CT, ``total_mr`` for MR)."""
+
+    name: str
+    weights: bool  # the normal (1.5 mm) model is installed
+    fastWeights: bool  # the fast (3 mm) model is installed
+    structures: list[str]  # what ``roi_subset`` may name
+
+
+class TotalSegmentatorCapabilities(TypedDict):
+    installed: bool  # the package is in the engine's image
+    usable: bool  # installed and some offered task has its weights
+    version: str | None
+    tasks: list[TotalSegmentatorTask]
+
+
+class Capabilities(TypedDict):
+    """What the segmentation engine can run, as it published at its last start
+    (``known`` is False until it has; then only the approximate engines are assumed)."""
+
+    ok: Literal[True]
+    known: bool
+    publishedAt: str | None
+    engineVersion: str | None
+    default: Literal["totalsegmentator", "threshold"]
+    totalsegmentator: TotalSegmentatorCapabilities
 
 
 # -- errors -------------------------------------------------------------------------------------

@@ -50,6 +50,7 @@ from .errors import (
     Unprocessable,
 )
 from .jobs import ACTIVE_STATES, TERMINAL_STATES, Job, JobKind, JobStatus, Task, utc_now
+from .model_versions import choose_version, default_version, parse_index
 from .notifications import AsyncNotification
 from .ports import BlobStore, Invoker, JobStore
 from .responses import (
@@ -225,6 +226,9 @@ def start_processing(b: Backend, owner: str, job_id: str, task: Task, options: d
         raise ServiceUnavailable("no processing endpoint is configured", code="endpoint_unavailable")
     if job.status is JobStatus.UPLOADED:  # any other state is refused by the transition below
         check_active_jobs(b, owner)
+    if task is Task.CLASSIFY:  # once per job; retries re-send these options, so the same version answers
+        choice = choose_version(job_id, options.get("modelVersion"), b.settings.classifier_policy, model_index(b))
+        options = {**options, **choice.options()}
     kind = JobKind.VOLUME if task is Task.TOTALSEG else JobKind.IMAGE
     job = b.jobs.transition(  # the conditional write: only an uploaded job is queued, once
         job_id, JobStatus.QUEUED, owner=owner,
@@ -409,20 +413,38 @@ def health(b: Backend) -> Health:
             "checks": checks}  # type: ignore[typeddict-item]
 
 
-def model_info(b: Backend) -> ModelInfo:
-    """The served classifier's card (``MODEL_CARD_URI``: in the data bucket, or a local file)."""
-    uri = b.settings.model_card_uri
+def _read_model_doc(uri: str, b: Backend) -> Any:
+    """A published model document (``s3://`` in the data bucket, or a local file), None when unreadable."""
     try:
         if uri.startswith("s3://"):
-            card = b.blobs.read_json_uri(uri)
-        else:
-            card = json.loads(Path(uri).read_text()) if uri else None
-    except Exception as exc:  # noqa: BLE001 - an unreadable card is the 503 below, with its reason logged
-        log.warning("model card unreadable", extra={"error_code": error_code(exc) or type(exc).__name__})
-        card = None
-    if not isinstance(card, dict):
-        raise ServiceUnavailable("the model card is not available", code="model_card_unavailable")
-    return {"ok": True, "models": [card]}
+            return b.blobs.read_json_uri(uri)
+        return json.loads(Path(uri).read_text()) if uri else None
+    except Exception as exc:  # noqa: BLE001 - an unreadable document is reported by the caller, its reason logged
+        log.warning("model document unreadable", extra={"error_code": error_code(exc) or type(exc).__name__})
+        return None
+
+
+def model_index(b: Backend) -> dict[str, Any] | None:
+    """The classifier versions the engine serves, ``{default, versions}`` (``MODEL_INDEX_URI``),
+    or None when the index is unreadable."""
+    return parse_index(_read_model_doc(b.settings.model_index_uri, b))
+
+
+def model_info(b: Backend) -> ModelInfo:
+    """Every served classifier version with its card, the default and any A/B test."""
+    index = model_index(b)
+    if index is None:
+        raise ServiceUnavailable("the model index is not available", code="model_card_unavailable")
+    folder = b.settings.model_index_uri.rsplit("/", 1)[0]
+    models = []
+    for version in index["versions"]:  # each card lies in <version>/ beside the index
+        card = _read_model_doc(f"{folder}/{version}/card.json", b)
+        if not isinstance(card, dict):
+            raise ServiceUnavailable(f"the model card of {version} is not available", code="model_card_unavailable")
+        models.append({**card, "version": version, "release": card.get("version")})
+    policy = b.settings.classifier_policy
+    return {"ok": True, "default": default_version(policy, index), "versions": index["versions"],
+            "abTest": policy.describe(), "models": models}
 
 
 # -- results consumer -----------------------------------------------------------------------
