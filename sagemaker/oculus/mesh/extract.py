@@ -397,8 +397,9 @@ def _decimate_within(world, faces, rungs, parts, deviation, tolerance):
     the voxel boundary, or within the undecimated surface's own deviation where smoothing alone
     went past it; else the undecimated mesh (``_untangled``).
 
-    With a tolerance the rungs are bisected (a finer rung is assumed to pass where a coarser
-    one does: three or so decimations instead of seven); without one, the first closed rung.
+    With a tolerance the rungs are bisected on closedness and tolerance (a finer rung is assumed
+    to pass where a coarser one does: three or so decimations instead of seven); without one,
+    the first closed rung. Only that rung is checked for faulty faces, then finer ones in turn.
     """
     rungs = [r for r in rungs if r < len(faces)]
     kept = None
@@ -412,30 +413,35 @@ def _decimate_within(world, faces, rungs, parts, deviation, tolerance):
             return None
         points = parts.fit(points, triangles)
         worst = deviation(points, triangles)
-        if tolerance is not None and worst[0] > tolerance:
-            return None
+        return None if tolerance is not None and worst[0] > tolerance else (points, triangles, worst)
+
+    def sound(result):
         # the decimator can fold a fan over; the fit's offset can push pieces into each other
         # (moving them back, as ``_untangled`` does for the undecimated surface, loses the fit:
-        # a rib's centroid went 0.6 voxel off)
-        return None if faulty_faces(points, triangles).any() else (points, triangles, worst)
+        # a rib's centroid went 0.6 voxel off). Checked on the chosen rung only: it costs more
+        # than the rest of the attempt on a large mesh.
+        return result is not None and not faulty_faces(result[0], result[1]).any()
 
-    best = None
+    index, result = 0, None
     if tolerance is None:
-        for rung in rungs:
-            best = attempt(rung)
-            if best is not None:
-                break
+        result = attempt(rungs[0]) if rungs else None
     else:
         low, high = 0, len(rungs)  # the answer's index lies in [low, high]; high = none passes
         while low < high:
             middle = (low + high) // 2
-            result = attempt(rungs[middle])
-            if result is None:
+            tried = attempt(rungs[middle])
+            if tried is None:
                 low = middle + 1
             else:
-                best, high = result, middle
-    if best is not None:
-        return best
+                index, result, high = middle, tried, middle
+        if result is None:
+            index = len(rungs)
+    # the first rung that passes, if sound; else the next finer ones in turn
+    while index < len(rungs):
+        if sound(result):
+            return result
+        index += 1
+        result = attempt(rungs[index]) if index < len(rungs) else None
     world = parts.fit(world, faces, extracted=True) if kept is None else kept
     world = _untangled(world, faces, parts.reference[0])
     return world, faces, deviation(world, faces)
