@@ -74,15 +74,21 @@ class ModelCard:
         return fmt, path
 
 
+def read_model_json(path: Path, what: str) -> Any:
+    """A model folder's JSON file (``what``: "model card", "model index"), or a ModelError
+    saying it is missing or unreadable."""
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError as exc:
+        raise ModelError(f"{what} not found: {path}", code="model_missing") from exc
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ModelError(f"{what} {path.name} is unreadable: {exc}", code="model_card_invalid") from exc
+
+
 def load_card(path: Path | str) -> ModelCard:
     """Read and validate a model card (the shipped ones: ``oculus.classify.registry``)."""
     path = Path(path)
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError as exc:
-        raise ModelError(f"model card not found: {path}", code="model_missing") from exc
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ModelError(f"model card {path.name} is unreadable: {exc}", code="model_card_invalid") from exc
+    data = read_model_json(path, "model card")
     missing = [k for k in REQUIRED if k not in data]
     if missing:
         raise ModelError(f"model card {path.name} lacks {missing}", code="model_card_invalid")

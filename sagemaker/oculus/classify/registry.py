@@ -13,14 +13,13 @@ card's own ``version`` stamp is kept as ``release``.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from oculus.classify.card import ModelCard, load_card
+from oculus.classify.card import ModelCard, load_card, read_model_json
 from oculus.errors import InputError, ModelError
 from oculus.options import MODEL_VERSION_PATTERN
 
@@ -41,12 +40,7 @@ def _folder(models_dir: Path | str | None) -> Path:
 def read_index(models_dir: Path | str | None = None) -> dict[str, Any]:
     """The validated ``versions.json``: ``{"default": key, "versions": [keys]}``."""
     path = _folder(models_dir) / INDEX_FILE
-    try:
-        index = json.loads(path.read_text())
-    except FileNotFoundError as exc:
-        raise ModelError(f"model index not found: {path}", code="model_missing") from exc
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ModelError(f"model index {path.name} is unreadable: {exc}", code="model_card_invalid") from exc
+    index = read_model_json(path, "model index")
     versions = index.get("versions")
     if not isinstance(versions, list) or not versions or not all(
             isinstance(v, str) and _VERSION.match(v) for v in versions) or len(set(versions)) != len(versions):
