@@ -13,16 +13,23 @@ onnxruntime thread pools do not survive a fork) child process that
 - is killed at ``OCULUS_JOB_TIMEOUT_S`` (default 3300 s, under SageMaker's 3600 s invocation
   limit so the failure is the engine's own and arrives in time), its partial outputs removed,
   and the job fails with ``timeout``.
+
+The server keeps one spare child warm (``keep_spare_warm``): spawned after the previous job,
+it has imported the tasks' libraries (torch, nibabel, scipy, ...) before its job arrives, so a
+job does not wait seconds for imports; it still runs one job and exits.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
 import multiprocessing
 import os
+import queue
 import resource
 import shutil
 import signal
+import threading
 import time
 import traceback
 from collections.abc import Callable, Mapping
@@ -53,18 +60,13 @@ def job_memory_limit_bytes() -> int:
 def run_job_process(task: str, source: Path, out_dir: Path, options: Mapping[str, Any], *,
                     work_dir: Path, progress: Callable[[str, float], None],
                     timeout_s: float | None = None, memory_limit: int | None = None) -> dict:
-    """Run ``tasks.run_task`` in a child; its summary, or its error re-raised here."""
+    """Run ``tasks.run_task`` in a child (the warm spare, if one waits: ``keep_spare_warm``);
+    its summary, or its error re-raised here."""
     timeout_s = job_timeout_s() if timeout_s is None else timeout_s
     memory_limit = job_memory_limit_bytes() if memory_limit is None else memory_limit
-    context = multiprocessing.get_context("spawn")
-    receiver, sender = context.Pipe(duplex=False)
-    child = context.Process(
-        target=_child_main, name=f"oculus-job-{task}",
-        args=(sender, task, str(source), str(out_dir), dict(options), str(work_dir), memory_limit),
-    )
+    child = _spares.take(memory_limit) or _Child(memory_limit, preload=False)
+    child.jobs.send((task, str(source), str(out_dir), dict(options), str(work_dir)))
     deadline = time.monotonic() + timeout_s
-    child.start()
-    sender.close()  # the child holds the only writer: EOF here means it is gone
     try:
         while True:
             left = deadline - time.monotonic()
@@ -73,14 +75,14 @@ def run_job_process(task: str, source: Path, out_dir: Path, options: Mapping[str
                     f"the job ran past its {timeout_s:g} s deadline and was stopped; try a smaller scan "
                     "or the fast mode", code="timeout",
                 )
-            if not receiver.poll(min(left, 1.0)):
+            if not child.answers.poll(min(left, 1.0)):
                 continue
             try:
-                message = receiver.recv()
+                message = child.answers.recv()
             except EOFError:
-                child.join(5)
+                child.process.join(5)
                 raise EngineCrashedError(
-                    f"the engine process ended without an answer (exit {child.exitcode}); the job was "
+                    f"the engine process ended without an answer (exit {child.process.exitcode}); the job was "
                     "not finished", code="engine_crashed",
                 ) from None
             kind = message[0]
@@ -97,9 +99,99 @@ def run_job_process(task: str, source: Path, out_dir: Path, options: Mapping[str
         shutil.rmtree(out_dir, ignore_errors=True)  # partial outputs never reach the results
         raise
     finally:
-        _kill_group(child)
-        child.join(10)
-        receiver.close()
+        child.close()
+        _spares.replenish(memory_limit)
+
+
+class _Child:
+    """A spawned job process: it receives one job on ``jobs`` and answers on ``answers``.
+
+    Spawned, not forked (torch and onnxruntime thread pools do not survive a fork). A spare
+    (``preload``) imports what the tasks need before its job comes: about 3 s of a job on a
+    2-core machine (torch alone 2 s, imported to check TotalSegmentator's weights).
+    """
+
+    def __init__(self, memory_limit: int, *, preload: bool) -> None:
+        context = multiprocessing.get_context("spawn")
+        job_end, self.jobs = context.Pipe(duplex=False)
+        self.answers, answer_end = context.Pipe(duplex=False)
+        self.memory_limit = memory_limit
+        self.environment = dict(os.environ)
+        self.process = context.Process(target=_child_main, name="oculus-job",
+                                       args=(job_end, answer_end, memory_limit, preload))
+        self.process.start()
+        job_end.close()
+        answer_end.close()  # the child holds the only writer: EOF here means it is gone
+
+    def fits(self, memory_limit: int) -> bool:
+        """Alive, under the same limit, and started with the environment a fresh child would get."""
+        return self.process.is_alive() and self.memory_limit == memory_limit and self.environment == dict(os.environ)
+
+    def close(self) -> None:
+        _kill_group(self.process)
+        self.process.join(10)
+        self.jobs.close()
+        self.answers.close()
+
+
+class _Spares:
+    """At most one warm spare child, started from one long-lived thread: the kernel's
+    parent-death signal (``_die_with_parent``) follows the thread that started a child, and the
+    server's job threads come and go."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._spare: _Child | None = None
+        self._requests: queue.SimpleQueue[int | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+
+    def keep_warm(self, memory_limit: int | None = None) -> None:
+        """From now on keep a spare ready (the server: jobs start without import time)."""
+        with self._lock:
+            if self._thread is None:
+                atexit.register(self.close)  # before multiprocessing's exit joins its children
+                self._thread = threading.Thread(target=self._start_spares, name="oculus-job-spares", daemon=True)
+                self._thread.start()
+        self.replenish(job_memory_limit_bytes() if memory_limit is None else memory_limit)
+
+    def take(self, memory_limit: int) -> _Child | None:
+        with self._lock:
+            spare, self._spare = self._spare, None
+        if spare is not None and not spare.fits(memory_limit):
+            spare.close()
+            return None
+        return spare
+
+    def close(self) -> None:
+        with self._lock:
+            spare, self._spare = self._spare, None
+        if spare is not None:
+            spare.close()
+
+    def replenish(self, memory_limit: int) -> None:
+        if self._thread is not None:
+            self._requests.put(memory_limit)
+
+    def _start_spares(self) -> None:
+        while True:
+            memory_limit = self._requests.get()
+            with self._lock:
+                if self._spare is not None and self._spare.fits(memory_limit):
+                    continue
+                stale, self._spare = self._spare, None
+            if stale is not None:
+                stale.close()
+            try:
+                spare = _Child(memory_limit, preload=True)
+            except OSError:
+                log.warning("could not start a spare job process; jobs start cold", exc_info=True)
+                continue
+            with self._lock:
+                self._spare = spare
+
+
+_spares = _Spares()
+keep_spare_warm = _spares.keep_warm
 
 
 def _die_with_parent() -> None:
@@ -126,12 +218,22 @@ def _kill_group(child) -> None:
         pass
 
 
-def _child_main(sender, task: str, source: str, out_dir: str, options: dict, work_dir: str,
-                memory_limit: int) -> None:
+def _child_main(jobs, sender, memory_limit: int, preload: bool) -> None:
     os.setsid()  # a group of its own, so a kill reaches the workers it starts
     _die_with_parent()
     if memory_limit > 0:
         resource.setrlimit(resource.RLIMIT_DATA, (memory_limit, memory_limit))
+    if preload:
+        try:
+            from .tasks import preload as preload_tasks
+
+            preload_tasks()
+        except Exception:  # noqa: BLE001 - the job imports what it needs itself
+            log.warning("preloading the job's modules failed:\n%s", traceback.format_exc())
+    try:
+        task, source, out_dir, options, work_dir = jobs.recv()
+    except EOFError:  # a spare the server no longer needs
+        return
     from .tasks import JobContext, run_task
 
     def progress(stage: str, percent: float) -> None:

@@ -29,7 +29,7 @@ from . import __version__
 from .capabilities import publish as publish_capabilities
 from .capabilities import segmentation_capabilities
 from .errors import InputError, OculusError
-from .job_process import run_job_process
+from .job_process import keep_spare_warm, run_job_process
 from .readiness import Readiness
 from .storage import (
     ProgressPublisher,
@@ -181,6 +181,8 @@ def serve(host: str | None = None, port: int | None = None) -> None:
     import uvicorn
 
     logging.basicConfig(level=os.environ.get("OCULUS_LOG_LEVEL", "INFO"))
+    if os.environ.get("OCULUS_JOB_WARM_SPARE", "1") != "0":
+        keep_spare_warm()  # each job starts in a child that has done its imports (~3 s)
     uvicorn.run(
         create_app(),
         # The container sets OCULUS_HOST=0.0.0.0 (SageMaker connects from outside); a laptop

@@ -63,6 +63,19 @@ def _classify(source: Path, out_dir: Path, options: Mapping[str, Any], context: 
 TASKS: dict[str, Handler] = {"totalseg": _totalseg, "mesh": _mesh, "classify": _classify}
 
 
+def preload() -> None:
+    """Import what the tasks need (a warm spare job process does this before its job)."""
+    import importlib
+    import importlib.util
+
+    for module in ("oculus.io", "oculus.io.labels", "oculus.segment.select", "oculus.segment.labels",
+                   "oculus.outputs", "oculus.results", "oculus.mesh.extract", "oculus.preview",
+                   "nibabel", "skimage.measure", "fast_simplification", "onnxruntime",
+                   "totalsegmentator.python_api"):
+        if importlib.util.find_spec(module.split(".")[0]) is not None:
+            importlib.import_module(module)  # the last imports torch: ~2 s
+
+
 def run_task(task: str, source: Path, out_dir: Path, options: Mapping[str, Any] | None = None,
              context: JobContext | None = None) -> dict:
     """Run one job task; the summary lists the files written into ``out_dir``."""

@@ -44,9 +44,9 @@ from ..colors import color_of
 from ..errors import InputError
 from ..progress import Progress, no_progress
 from .fidelity import (
+    Faults,
     boundary_deviation,
     enclosed_volume,
-    faulty_faces,
     fit_moments,
     is_closed_manifold,
 )
@@ -77,6 +77,11 @@ TOLERANCE_RUNGS = (0.03, 0.06, 0.1, 0.18, 0.3, 0.5, 0.75)
 SMOOTHING_MIN_PIECE_VOXELS = 8
 #: With an explicit reduction: the requested triangle count, then these multiples of it.
 OVERRIDE_RETRIES = (1.0, 1.1, 1.25, 1.5, 2.0)
+#: After decimation, faulty faces on connected pieces of fewer voxels than this are mended by
+#: moving their vertices back towards where they were before the fit (``_untangled``) ...
+FRAGMENT_VOXELS = 64
+#: ... and at most this share of the other vertices (a fold of the bone itself)
+MEND_MAX_SHARE = 0.05
 #: Smoothing moves no vertex farther than this (voxels of the smallest edge) from where
 #: marching cubes put it, on the voxel boundary.
 SMOOTHING_LIMIT_VOXELS = 0.3
@@ -321,6 +326,7 @@ class _Parts:
     def __init__(self, padded, vertices, faces, inside, affine, start, voxel_mm, whole):
         """``whole``: the structure's (voxel count, centroid index), used when it is one piece."""
         self.voxel_mm = voxel_mm
+        self._tree: cKDTree | None = None
         voxel_mm3 = abs(float(np.linalg.det(affine[:3, :3])))
         self.reference = (vertices, np.zeros(len(vertices), np.int64))
         components, count = (None, 1) if inside is None else ndimage.label(padded)  # 6-connected, as marching cubes joins voxels
@@ -351,7 +357,7 @@ class _Parts:
         ``extracted``: the extracted surface's vertices (moved, not decimated)."""
         part = None
         if len(self.volumes) > 1:
-            part = self.reference[1] if extracted else self._pieces_of(vertices, faces)
+            part = self.reference[1] if extracted else self.pieces_of(vertices, faces)
         return fit_moments(vertices, faces, self.volumes, self.centroids, self.voxel_mm, part)
 
     def restore_missing(self, points, triangles, world, faces):
@@ -359,7 +365,7 @@ class _Parts:
         every piece the decimated mesh lost."""
         if len(self.volumes) == 1:
             return points, triangles
-        present = np.unique(self._pieces_of(points, triangles)[triangles[:, 0]])
+        present = np.unique(self.pieces_of(points, triangles)[triangles[:, 0]])
         lost = np.setdiff1d(np.arange(len(self.volumes)), present)
         if len(lost) == 0:
             return points, triangles
@@ -369,13 +375,17 @@ class _Parts:
         remap[used] = np.arange(len(used)) + len(points)
         return np.concatenate([points, world[used]]), np.concatenate([triangles, remap[taken]])
 
-    def _pieces_of(self, vertices, faces) -> np.ndarray:
+    def pieces_of(self, vertices, faces) -> np.ndarray:
         """Per vertex piece of the extracted surface (decimation keeps pieces apart), through
         the nearest extracted vertex of each connected piece."""
         reference, reference_piece = self.reference
+        if len(self.volumes) == 1:
+            return np.zeros(len(vertices), np.int64)
+        if self._tree is None:
+            self._tree = cKDTree(reference)  # once per structure, not once per decimation tried
         pieces, piece_of = _pieces(vertices, faces)
         first = np.unique(piece_of, return_index=True)[1]
-        return reference_piece[cKDTree(reference).query(vertices[first])[1]][piece_of]
+        return reference_piece[self._tree.query(vertices[first])[1]][piece_of]
 
 
 def _pieces(vertices, faces) -> tuple[int, np.ndarray]:
@@ -408,19 +418,26 @@ def _decimate_within(world, faces, rungs, parts, deviation, tolerance):
         tolerance = max(tolerance, deviation(kept, faces)[0])
 
     def attempt(rung):
-        points, triangles = parts.restore_missing(*decimate(world, faces, rung), world, faces)
+        before, triangles = parts.restore_missing(*decimate(world, faces, rung), world, faces)
         if not is_closed_manifold(triangles):
             return None
-        points = parts.fit(points, triangles)
+        points = parts.fit(before, triangles)
         worst = deviation(points, triangles)
-        return None if tolerance is not None and worst[0] > tolerance else (points, triangles, worst)
+        return None if tolerance is not None and worst[0] > tolerance else (points, triangles, worst, before)
 
     def sound(result):
-        # the decimator can fold a fan over; the fit's offset can push pieces into each other
-        # (moving them back, as ``_untangled`` does for the undecimated surface, loses the fit:
-        # a rib's centroid went 0.6 voxel off). Checked on the chosen rung only: it costs more
-        # than the rest of the attempt on a large mesh.
-        return result is not None and not faulty_faces(result[0], result[1]).any()
+        # the decimator can fold a fan over; the fit's offset can push pieces into each other.
+        # Fragments are mended (moving a whole bone back, as for the undecimated surface, loses
+        # the fit: a rib's centroid went 0.6 voxel off). Checked on the chosen rung only: it
+        # costs more than the rest of the attempt on a large mesh.
+        if result is None:
+            return None
+        points, triangles, worst, before = result
+        fragment = parts.voxel_counts[parts.pieces_of(points, triangles)] < FRAGMENT_VOXELS
+        mended = _untangled(points, triangles, before, fragment)
+        if mended is None:
+            return None
+        return (points, triangles, worst) if mended is points else (mended, triangles, deviation(mended, triangles))
 
     index, result = 0, None
     if tolerance is None:
@@ -438,12 +455,14 @@ def _decimate_within(world, faces, rungs, parts, deviation, tolerance):
             index = len(rungs)
     # the first rung that passes, if sound; else the next finer ones in turn
     while index < len(rungs):
-        if sound(result):
-            return result
+        checked = sound(result)
+        if checked is not None:
+            return checked
         index += 1
         result = attempt(rungs[index]) if index < len(rungs) else None
     world = parts.fit(world, faces, extracted=True) if kept is None else kept
-    world = _untangled(world, faces, parts.reference[0])
+    mended = _untangled(world, faces, parts.reference[0])
+    world = parts.reference[0] if mended is None else mended  # marching cubes' own surface
     return world, faces, deviation(world, faces)
 
 
@@ -452,26 +471,38 @@ def _decimate_within(world, faces, rungs, parts, deviation, tolerance):
 UNTANGLE_HALVINGS = 3
 
 
-def _untangled(points, faces, extracted):
-    """``points`` (smoothed and fitted ``extracted`` vertices), with the vertices of faulty
-    faces and their neighbours moved back towards ``extracted`` until no face is faulty.
+def _untangled(points, faces, before, fragment=None):
+    """``points`` with the vertices of faulty faces and their neighbours moved back towards
+    ``before`` until no face is faulty; None if that does not do it. ``fragment`` (per vertex):
+    where given, vertices outside it may move only up to ``MEND_MAX_SHARE`` of all.
 
-    Marching cubes' surface has no faulty face; smoothing's per-vertex limit can fold a sliver
-    and the fit's offset can push two pieces of a structure into each other (a fragment that
-    touches the body diagonally). Each round halves those vertices' moves, the last undoes
-    them; should any face still be faulty, the extracted surface is returned as it is.
+    Marching cubes' surface has no faulty face; smoothing's per-vertex limit can fold a sliver,
+    the fit's offset can push two pieces of a structure into each other (a fragment that touches
+    the body diagonally) and decimation can fold a fan. Each round halves those vertices' moves,
+    the last undoes them. Each round tests only the faces around the vertices it moved
+    (``Faults.moved``).
     """
+    faults = Faults(points, faces)
     share = np.ones(len(points))
+    bound = np.zeros(len(points), bool)
+    moved = points
     for round_ in range(UNTANGLE_HALVINGS + 2):
-        moved = points if round_ == 0 else extracted + share[:, None] * (points - extracted)
-        faulty = faulty_faces(moved, faces)
+        faulty = faults.faulty
         if not faulty.any():
             return moved
+        if round_ > UNTANGLE_HALVINGS:
+            return None
         around = np.zeros(len(points), bool)
         around[faces[faulty]] = True
         around[faces[around[faces].any(axis=1)]] = True
+        if fragment is not None:
+            bound |= around & ~fragment
+            if np.count_nonzero(bound) > MEND_MAX_SHARE * len(points):
+                return None
         share[around] = 0.0 if round_ >= UNTANGLE_HALVINGS else share[around] / 2
-    return extracted
+        moved = before + share[:, None] * (points - before)
+        faults = faults.moved(moved, around)
+    return None
 
 
 def crop_statistics(mask: np.ndarray, start: np.ndarray, values: np.ndarray | None) -> dict:

@@ -49,3 +49,48 @@ def test_an_input_error_in_the_child_keeps_its_code(tmp_path):
         run_job_process("totalseg", bogus, tmp_path / "out", {}, work_dir=tmp_path, progress=lambda *_: None)
     assert caught.value.code == "not_a_scan"
     assert caught.value.http_status == 422
+
+
+def _ready_spare(spares, timeout_s=120.0):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        spare = spares._spare
+        if spare is not None and spare.process.is_alive():
+            return spare
+        time.sleep(0.1)
+    raise AssertionError("no spare job process started")
+
+
+def test_the_warm_spare_runs_the_next_job_and_a_new_one_is_started(shared_data, tmp_path, monkeypatch):
+    from oculus import job_process
+
+    spares = job_process._Spares()
+    monkeypatch.setattr(job_process, "_spares", spares)
+    cold_starts = []
+    real_child = job_process._Child
+
+    def counting_child(memory_limit, *, preload):
+        if not preload:
+            cold_starts.append(memory_limit)
+        return real_child(memory_limit, preload=preload)
+
+    monkeypatch.setattr(job_process, "_Child", counting_child)
+    try:
+        spares.keep_warm(memory_limit=0)
+        first = _ready_spare(spares)
+        summary = run_job_process("mesh", shared_data / "ct" / "example_seg.nii.gz", tmp_path / "out",
+                                  {"reduction_percent": 95}, work_dir=tmp_path, progress=lambda *_: None,
+                                  memory_limit=0)
+        assert summary["files"] and cold_starts == []  # the spare ran it
+        second = _ready_spare(spares)
+        assert second.process.pid != first.process.pid and not first.process.is_alive()
+
+        # a spare started under another environment is not used: a fresh child gets the new one
+        monkeypatch.setenv("OCULUS_TEST_MARKER", "changed")
+        with pytest.raises(Exception) as caught:
+            run_job_process("totalseg", tmp_path / "missing.nii.gz", tmp_path / "out2", {},
+                            work_dir=tmp_path, progress=lambda *_: None, memory_limit=0)
+        assert caught.value.code != "internal_error"
+        assert cold_starts == [0] and not second.process.is_alive()
+    finally:
+        spares.close()

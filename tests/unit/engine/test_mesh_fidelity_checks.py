@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from oculus.mesh.fidelity import faulty_faces, is_closed_manifold
+from oculus.mesh.fidelity import Faults, faulty_faces, is_closed_manifold
 
 TETRA = np.array([[0, 2, 1], [0, 1, 3], [0, 3, 2], [1, 2, 3]])
 CORNER = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1]], float)
@@ -44,3 +44,67 @@ def test_a_face_without_area_is_faulty():
     flat = CORNER.copy()
     flat[3] = [0.5, 0.0, 0.0]  # on the edge from vertex 0 to vertex 1
     assert faulty_faces(flat, TETRA)[1]
+
+
+def _scene(rng, pieces=60):
+    """Octahedra of mixed sizes (face radii over several powers of two) scattered so that some
+    overlap, plus one large octahedron through the middle: the largest piece."""
+    vertices, faces = [OCTAHEDRON_VERTICES * 6.0], [OCTAHEDRON]
+    for index in range(1, pieces + 1):
+        scale = rng.choice([0.3, 0.6, 1.5, 4.0])
+        vertices.append(OCTAHEDRON_VERTICES * scale + rng.uniform(-8, 8, 3))
+        faces.append(OCTAHEDRON + 6 * index)
+    return np.vstack(vertices), np.vstack(faces)
+
+
+def _crosses_brute_force(vertices, faces):
+    """Per face: some edge of it passes strictly through another piece's face, or some edge of
+    another piece's face passes through it (Moeller-Trumbore over every pair: independent of
+    the engine's search)."""
+    piece = faces[:, 0] // 6
+    triangles = vertices[faces]
+    found = np.zeros(len(faces), bool)
+    for a in range(len(faces)):
+        for k in range(3):
+            p, q = vertices[faces[a][k]], vertices[faces[a][(k + 1) % 3]]
+            hits = _segment_hits(p, q, triangles) & (piece != piece[a])
+            if hits.any():
+                found[a] = True
+                found[hits] = True
+    return found
+
+
+def _segment_hits(p, q, triangles, eps=1e-12):
+    """Per triangle: the segment p-q passes strictly through it."""
+    d = q - p
+    e1, e2 = triangles[:, 1] - triangles[:, 0], triangles[:, 2] - triangles[:, 0]
+    h = np.cross(d, e2)
+    det = np.einsum("ij,ij->i", e1, h)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s = p - triangles[:, 0]
+        u = np.einsum("ij,ij->i", s, h) / det
+        w = np.cross(s, e1)
+        v = (w @ d) / det
+        t = np.einsum("ij,ij->i", e2, w) / det
+        return (np.abs(det) > eps) & (u > 0) & (v > 0) & (u + v < 1) & (t > 0) & (t < 1)
+
+
+def test_crossings_between_pieces_of_mixed_sizes_match_a_brute_force_search():
+    rng = np.random.default_rng(7)
+    vertices, faces = _scene(rng)
+    expected = _crosses_brute_force(vertices, faces)
+    assert 20 < expected.sum() < len(faces) - 20  # the scene has both
+    assert np.array_equal(faulty_faces(vertices, faces), expected)
+
+
+def test_faults_after_a_move_match_a_fresh_test():
+    rng = np.random.default_rng(11)
+    vertices, faces = _scene(rng)
+    faults = Faults(vertices, faces)
+    for _ in range(4):
+        moved_pieces = rng.choice(61, 8, replace=False)
+        moved = np.isin(np.arange(len(vertices)) // 6, moved_pieces)
+        vertices = vertices.copy()
+        vertices[moved] += rng.uniform(-3, 3, 3)
+        faults = faults.moved(vertices, moved)
+        assert np.array_equal(faults.faulty, faulty_faces(vertices, faces))
