@@ -142,12 +142,14 @@ class _Spares:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._spare: _Child | None = None
+        self._wanted = False
         self._requests: queue.SimpleQueue[int | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
 
     def keep_warm(self, memory_limit: int | None = None) -> None:
         """From now on keep a spare ready (the server: jobs start without import time)."""
         with self._lock:
+            self._wanted = True
             if self._thread is None:
                 atexit.register(self.close)  # before multiprocessing's exit joins its children
                 self._thread = threading.Thread(target=self._start_spares, name="oculus-job-spares", daemon=True)
@@ -163,20 +165,22 @@ class _Spares:
         return spare
 
     def close(self) -> None:
+        """No more spares: the waiting one is stopped, one being started is stopped once up."""
         with self._lock:
+            self._wanted = False
             spare, self._spare = self._spare, None
         if spare is not None:
             spare.close()
 
     def replenish(self, memory_limit: int) -> None:
-        if self._thread is not None:
+        if self._wanted:
             self._requests.put(memory_limit)
 
     def _start_spares(self) -> None:
         while True:
             memory_limit = self._requests.get()
             with self._lock:
-                if self._spare is not None and self._spare.fits(memory_limit):
+                if not self._wanted or (self._spare is not None and self._spare.fits(memory_limit)):
                     continue
                 stale, self._spare = self._spare, None
             if stale is not None:
@@ -187,7 +191,10 @@ class _Spares:
                 log.warning("could not start a spare job process; jobs start cold", exc_info=True)
                 continue
             with self._lock:
-                self._spare = spare
+                if self._wanted:
+                    spare, self._spare = None, spare
+            if spare is not None:  # closed while it started
+                spare.close()
 
 
 _spares = _Spares()

@@ -19,6 +19,7 @@ import re
 import shutil
 import tempfile
 import threading
+import time
 import traceback
 from pathlib import Path
 
@@ -104,17 +105,23 @@ def run_job(manifest: object) -> tuple[int, dict]:
     workdir = Path(tempfile.mkdtemp(prefix=f"oculus-{job_id}-"))
     try:
         with _job_lock:
+            started = time.perf_counter()
             progress("loading", 0)
             (workdir / "input").mkdir()
             scan = download(source, workdir / "input", if_match=manifest.get("inputETag"))  # type: ignore[union-attr]
+            downloaded = time.perf_counter()
             out_dir = workdir / "out"
             # a child the server can stop: past its deadline or memory it fails, the lock is freed
             summary = run_job_process(task, scan, out_dir, options, work_dir=workdir, progress=progress)
+            processed = time.perf_counter()
             # the final stages are the server's: the engine stops at its last written file
             progress("packaging", 99)
             summary["files"] = upload_files(out_dir, summary["files"], output)
             summary["jobId"] = job_id
             progress("done", 100)
+            log.info("job %s (%s) done in %.2f s: download %.2f s, engine %.2f s, upload %.2f s", job_id, task,
+                     time.perf_counter() - started, downloaded - started, processed - downloaded,
+                     time.perf_counter() - processed)
         return 200, summary
     except OculusError as exc:
         log.info("job %s failed: %s", job_id, exc.code)

@@ -11,6 +11,7 @@ import os
 import shutil
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -105,17 +106,23 @@ def download(location: S3Location, dest_dir: Path, if_match: str | None = None) 
     return target
 
 
+UPLOAD_THREADS = 8
+
+
 def upload_files(local_dir: Path, files: list[dict], prefix: S3Location) -> list[dict]:
     """Upload the job's files (its summary's ``files``, content types from ``oculus.results``)
     below prefix; returns the same list with each object's ``key``."""
-    uploaded = []
-    for entry in files:
+    client = s3_client()
+
+    def upload(entry: dict) -> dict:
         target = prefix.child(entry["name"])
-        s3_client().upload_file(str(local_dir / entry["name"]), target.bucket, target.key,
-                                ExtraArgs={"ContentType": entry["contentType"]})
-        uploaded.append({"name": entry["name"], "key": target.key, "size": entry["size"],
-                         "contentType": entry["contentType"]})
-    return uploaded
+        client.upload_file(str(local_dir / entry["name"]), target.bucket, target.key,
+                           ExtraArgs={"ContentType": entry["contentType"]})
+        return {"name": entry["name"], "key": target.key, "size": entry["size"], "contentType": entry["contentType"]}
+
+    # a dozen files: S3's per-request latency, not bandwidth, is the cost, so all at once
+    with ThreadPoolExecutor(max(1, min(UPLOAD_THREADS, len(files)))) as pool:
+        return list(pool.map(upload, files))
 
 
 def put_json(location: S3Location, payload: dict) -> None:
