@@ -106,8 +106,9 @@ def extract_meshes(
     """One closed, outward-wound surface per label present in ``labels``, ordered by label.
 
     ``workers``: meshing processes (default: the CPUs this process may use). ``background``:
-    other work run in this process once all workers are busy (e.g. writing the label map), so
-    a 2-core machine keeps both cores busy without threads running while workers fork.
+    other work run in this process once a core is free of workers (the last structures are
+    being meshed; e.g. writing the label map), so it neither slows the largest structure nor
+    runs threads while workers fork.
     ``intensity``: the scan on the same grid; each mesh's ``voxel_stats`` then carries the
     intensity sum and sum of squares inside the structure (measured on the same crop).
     ``boxes``: ``label_boxes(labels)`` where the caller already has them (not searched again).
@@ -578,11 +579,16 @@ def _run(labels, intensity, jobs, workers, progress, background) -> dict:
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
             ordered = sorted(jobs, key=lambda j: -j.size)
             futures = {pool.submit(_mesh_in_worker, job): job.label for job in ordered}
-            if background is not None:
-                background()
+            # the background work waits for a core the workers no longer need (the last few
+            # structures), so it does not slow the largest structure, which finishes last
+            waiting = background
+            if waiting is not None and len(jobs) < workers:
+                waiting, _ = None, waiting()
             for done, future in enumerate(as_completed(futures), start=1):
                 results[futures[future]] = future.result()
                 progress("meshing", 100.0 * done / len(jobs))
+                if waiting is not None and len(jobs) - done < workers:
+                    waiting, _ = None, waiting()
     finally:
         _LABELS = _INTENSITY = None
     return results
