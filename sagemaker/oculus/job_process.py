@@ -21,9 +21,9 @@ job does not wait seconds for imports; it still runs one job and exits.
 
 from __future__ import annotations
 
-import atexit
 import logging
 import multiprocessing
+import multiprocessing.util
 import os
 import queue
 import resource
@@ -64,8 +64,17 @@ def run_job_process(task: str, source: Path, out_dir: Path, options: Mapping[str
     its summary, or its error re-raised here."""
     timeout_s = job_timeout_s() if timeout_s is None else timeout_s
     memory_limit = job_memory_limit_bytes() if memory_limit is None else memory_limit
-    child = _spares.take(memory_limit) or _Child(memory_limit, preload=False)
-    child.jobs.send((task, str(source), str(out_dir), dict(options), str(work_dir)))
+    job = (task, str(source), str(out_dir), dict(options), str(work_dir))
+    child = _spares.take(memory_limit)
+    try:
+        if child is not None:
+            child.jobs.send(job)
+    except OSError:  # the spare died since it was checked: start cold
+        child.close()
+        child = None
+    if child is None:
+        child = _Child(memory_limit, preload=False)
+        child.jobs.send(job)
     deadline = time.monotonic() + timeout_s
     try:
         while True:
@@ -128,9 +137,11 @@ class _Child:
         return self.process.is_alive() and self.memory_limit == memory_limit and self.environment == dict(os.environ)
 
     def close(self) -> None:
+        self.jobs.close()  # a spare still waiting for its job exits on EOF
         _kill_group(self.process)
+        if self.process.is_alive():  # not yet a group leader (still starting): kill it alone
+            self.process.kill()
         self.process.join(10)
-        self.jobs.close()
         self.answers.close()
 
 
@@ -143,6 +154,7 @@ class _Spares:
         self._lock = threading.Lock()
         self._spare: _Child | None = None
         self._wanted = False
+        self._failures = 0
         self._requests: queue.SimpleQueue[int | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
 
@@ -151,7 +163,9 @@ class _Spares:
         with self._lock:
             self._wanted = True
             if self._thread is None:
-                atexit.register(self.close)  # before multiprocessing's exit joins its children
+                # run by multiprocessing's own exit handler before it joins the children (an
+                # idle spare would keep that join waiting for ever)
+                multiprocessing.util.Finalize(None, self.close, exitpriority=100)
                 self._thread = threading.Thread(target=self._start_spares, name="oculus-job-spares", daemon=True)
                 self._thread.start()
         self.replenish(job_memory_limit_bytes() if memory_limit is None else memory_limit)
@@ -160,6 +174,11 @@ class _Spares:
         with self._lock:
             spare, self._spare = self._spare, None
         if spare is not None and not spare.fits(memory_limit):
+            if spare.process.exitcode == PRELOAD_FAILED:
+                self._failures += 1
+                if self._failures >= MAX_PRELOAD_FAILURES:  # it would fail again: stop trying
+                    log.warning("spare job processes keep failing to preload; jobs start cold")
+                    self._wanted = False
             spare.close()
             return None
         return spare
@@ -196,6 +215,10 @@ class _Spares:
             if spare is not None:  # closed while it started
                 spare.close()
 
+
+#: A spare that cannot preload exits with this code; after this many, no more spares.
+PRELOAD_FAILED = 3
+MAX_PRELOAD_FAILURES = 3
 
 _spares = _Spares()
 keep_spare_warm = _spares.keep_warm
@@ -235,8 +258,9 @@ def _child_main(jobs, sender, memory_limit: int, preload: bool) -> None:
             from .tasks import preload as preload_tasks
 
             preload_tasks()
-        except Exception:  # noqa: BLE001 - the job imports what it needs itself
-            log.warning("preloading the job's modules failed:\n%s", traceback.format_exc())
+        except BaseException:  # noqa: BLE001 - half-imported modules must not meet a job
+            log.warning("preloading the job's modules failed; jobs start cold:\n%s", traceback.format_exc())
+            os._exit(PRELOAD_FAILED)
     try:
         task, source, out_dir, options, work_dir = jobs.recv()
     except EOFError:  # a spare the server no longer needs

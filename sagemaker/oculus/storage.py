@@ -109,15 +109,22 @@ def download(location: S3Location, dest_dir: Path, if_match: str | None = None) 
 UPLOAD_THREADS = 8
 
 
+def _transfer_config():
+    from boto3.s3.transfer import TransferConfig
+
+    return TransferConfig(use_threads=False)  # the pool's threads are the concurrency
+
+
 def upload_files(local_dir: Path, files: list[dict], prefix: S3Location) -> list[dict]:
     """Upload the job's files (its summary's ``files``, content types from ``oculus.results``)
     below prefix; returns the same list with each object's ``key``."""
     client = s3_client()
+    one_thread_each = _transfer_config()
 
     def upload(entry: dict) -> dict:
         target = prefix.child(entry["name"])
         client.upload_file(str(local_dir / entry["name"]), target.bucket, target.key,
-                           ExtraArgs={"ContentType": entry["contentType"]})
+                           ExtraArgs={"ContentType": entry["contentType"]}, Config=one_thread_each)
         return {"name": entry["name"], "key": target.key, "size": entry["size"], "contentType": entry["contentType"]}
 
     # a dozen files: S3's per-request latency, not bandwidth, is the cost, so all at once

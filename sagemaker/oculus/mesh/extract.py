@@ -80,7 +80,7 @@ OVERRIDE_RETRIES = (1.0, 1.1, 1.25, 1.5, 2.0)
 #: After decimation, faulty faces on connected pieces of fewer voxels than this are mended by
 #: moving their vertices back towards where they were before the fit (``_untangled``) ...
 FRAGMENT_VOXELS = 64
-#: ... and at most this share of the other vertices (a fold of the bone itself)
+#: ... and at most this share of all vertices elsewhere (a fold of the bone itself)
 MEND_MAX_SHARE = 0.05
 #: Smoothing moves no vertex farther than this (voxels of the smallest edge) from where
 #: marching cubes put it, on the voxel boundary.
@@ -434,11 +434,15 @@ def _decimate_within(world, faces, rungs, parts, deviation, tolerance):
         if result is None:
             return None
         points, triangles, worst, before = result
-        fragment = parts.voxel_counts[parts.pieces_of(points, triangles)] < FRAGMENT_VOXELS
+        # pieces found from the unfitted positions: the fit may shift a fragment towards the bone
+        fragment = parts.voxel_counts[parts.pieces_of(before, triangles)] < FRAGMENT_VOXELS
         mended = _untangled(points, triangles, before, fragment)
         if mended is None:
             return None
-        return (points, triangles, worst) if mended is points else (mended, triangles, deviation(mended, triangles))
+        if mended is points:
+            return points, triangles, worst
+        worst = deviation(mended, triangles)
+        return None if tolerance is not None and worst[0] > tolerance else (mended, triangles, worst)
 
     index, result = 0, None
     if tolerance is None:
@@ -501,7 +505,8 @@ def _untangled(points, faces, before, fragment=None):
             if np.count_nonzero(bound) > MEND_MAX_SHARE * len(points):
                 return None
         share[around] = 0.0 if round_ >= UNTANGLE_HALVINGS else share[around] / 2
-        moved = before + share[:, None] * (points - before)
+        moved = moved.copy()  # only those rows change (bit for bit: the others are not re-tested)
+        moved[around] = before[around] + share[around, None] * (points[around] - before[around])
         faults = faults.moved(moved, around)
     return None
 

@@ -94,3 +94,22 @@ def test_the_warm_spare_runs_the_next_job_and_a_new_one_is_started(shared_data, 
         assert cold_starts == [0] and not second.process.is_alive()
     finally:
         spares.close()
+
+
+def test_a_process_keeping_a_spare_exits_without_waiting_for_it(tmp_path):
+    import subprocess
+    import sys
+
+    # the spare waits for a job and multiprocessing's exit handler joins children: the spare is
+    # stopped first, so the process exits at once and leaves nothing behind
+    script = ("import time\nfrom oculus import job_process\njob_process.keep_spare_warm(0)\n"
+              "deadline = time.monotonic() + 60\n"
+              "while job_process._spares._spare is None and time.monotonic() < deadline:\n"
+              "    time.sleep(0.1)\nprint(job_process._spares._spare.process.pid)\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=90, check=True)
+    pid = int(done.stdout.split()[-1])
+    time.sleep(0.5)
+    with pytest.raises(ProcessLookupError):
+        import os
+
+        os.kill(pid, 0)  # the spare is gone with its parent
