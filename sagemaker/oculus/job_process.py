@@ -65,18 +65,10 @@ def run_job_process(task: str, source: Path, out_dir: Path, options: Mapping[str
     timeout_s = job_timeout_s() if timeout_s is None else timeout_s
     memory_limit = job_memory_limit_bytes() if memory_limit is None else memory_limit
     job = (task, str(source), str(out_dir), dict(options), str(work_dir))
-    child = _spares.take(memory_limit)
+    child = None
     try:
-        if child is not None:
-            child.jobs.send(job)
-    except OSError:  # the spare died since it was checked: start cold
-        child.close()
-        child = None
-    if child is None:
-        child = _Child(memory_limit, preload=False)
-        child.jobs.send(job)
-    deadline = time.monotonic() + timeout_s
-    try:
+        child = _child_with(job, memory_limit)
+        deadline = time.monotonic() + timeout_s
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
@@ -108,8 +100,27 @@ def run_job_process(task: str, source: Path, out_dir: Path, options: Mapping[str
         shutil.rmtree(out_dir, ignore_errors=True)  # partial outputs never reach the results
         raise
     finally:
-        child.close()
+        if child is not None:
+            child.close()
         _spares.replenish(memory_limit)
+
+
+def _child_with(job: tuple, memory_limit: int) -> _Child:
+    """The warm spare with ``job`` sent to it, else a fresh child with it."""
+    spare = _spares.take(memory_limit)
+    if spare is not None:
+        try:
+            spare.jobs.send(job)
+            return spare
+        except OSError:  # it died since it was checked: start cold
+            spare.close()
+    child = _Child(memory_limit, preload=False)
+    try:
+        child.jobs.send(job)
+    except BaseException:
+        child.close()
+        raise
+    return child
 
 
 class _Child:
