@@ -24,26 +24,33 @@ export async function assertNoSidewaysScroll(page, where) {
   if (scroll > client) throw new Error(`${where}: the page is ${scroll} px wide in a ${client} px viewport`);
 }
 
+/** Defines window.__canvasPixels() in the page: the 3D canvas's RGBA pixels, read through a 2D copy. */
+async function installCanvasReader(page) {
+  await page.evaluate(() => {
+    window.__canvasPixels ??= () => {
+      const src = document.querySelector('[data-testid=scene-container] canvas');
+      const copy = document.createElement('canvas');
+      copy.width = src.width;
+      copy.height = src.height;
+      const context = copy.getContext('2d');
+      context.drawImage(src, 0, 0);
+      return context.getImageData(0, 0, copy.width, copy.height).data;
+    };
+  });
+}
+
 /** Remember the 3D canvas's pixels under a key; diffCanvas counts how many changed since. */
 export async function snapshotCanvas(page, key) {
+  await installCanvasReader(page);
   await page.evaluate((k) => {
-    const src = document.querySelector('[data-testid=scene-container] canvas');
-    const c = document.createElement('canvas');
-    c.width = src.width;
-    c.height = src.height;
-    c.getContext('2d').drawImage(src, 0, 0);
-    (window.__snapshots ??= {})[k] = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    (window.__snapshots ??= {})[k] = window.__canvasPixels();
   }, key);
 }
 
 export async function diffCanvas(page, key) {
+  await installCanvasReader(page);
   return page.evaluate((k) => {
-    const src = document.querySelector('[data-testid=scene-container] canvas');
-    const c = document.createElement('canvas');
-    c.width = src.width;
-    c.height = src.height;
-    c.getContext('2d').drawImage(src, 0, 0);
-    const now = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    const now = window.__canvasPixels();
     const before = window.__snapshots[k];
     let changed = 0;
     for (let i = 0; i < now.length; i += 4) if (Math.abs(now[i] - before[i]) + Math.abs(now[i + 1] - before[i + 1]) + Math.abs(now[i + 2] - before[i + 2]) > 30) changed++;
@@ -53,14 +60,10 @@ export async function diffCanvas(page, key) {
 
 /** Pixels of the 3D canvas within `tolerance` of an sRGB colour (the selection outline's). */
 export async function countColour(page, rgb, tolerance = 24) {
+  await installCanvasReader(page);
   return page.evaluate(
     ([c, tol]) => {
-      const src = document.querySelector('[data-testid=scene-container] canvas');
-      const cv = document.createElement('canvas');
-      cv.width = src.width;
-      cv.height = src.height;
-      cv.getContext('2d').drawImage(src, 0, 0);
-      const d = cv.getContext('2d').getImageData(0, 0, cv.width, cv.height).data;
+      const d = window.__canvasPixels();
       let n = 0;
       for (let i = 0; i < d.length; i += 4) if (Math.abs(d[i] - c[0]) + Math.abs(d[i + 1] - c[1]) + Math.abs(d[i + 2] - c[2]) <= tol) n++;
       return n;

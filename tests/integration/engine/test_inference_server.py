@@ -6,47 +6,13 @@ import json
 import zipfile
 from io import BytesIO
 
-import boto3
 import pytest
-from fastapi.testclient import TestClient
-from moto.server import ThreadedMotoServer
 
 from oculus.pipeline import TOTALSEG_STAGES
-from oculus.server import create_app
 
 BUCKET = "oculus-test-data"
 
 
-@pytest.fixture(scope="module")
-def moto_s3(monkeypatch_module):
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    monkeypatch_module.setenv("AWS_ENDPOINT_URL", endpoint)
-    monkeypatch_module.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch_module.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch_module.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    import oculus.storage
-
-    monkeypatch_module.setattr(oculus.storage, "_client", None)
-    s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
-    s3.create_bucket(Bucket=BUCKET)
-    yield s3
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def monkeypatch_module():
-    with pytest.MonkeyPatch.context() as mp:
-        yield mp
-
-
-@pytest.fixture(scope="module")
-def client(moto_s3):
-    with TestClient(create_app()) as test_client:
-        assert test_client.app.state.readiness.wait(120)  # /ping is 503 while the engine loads
-        yield test_client
 
 
 def _manifest(job_id: str, task: str, key: str, **options) -> dict:

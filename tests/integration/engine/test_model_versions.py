@@ -9,46 +9,14 @@ import os
 import subprocess
 import sys
 
-import boto3
 import pytest
-from fastapi.testclient import TestClient
-from moto.server import ThreadedMotoServer
-
-from oculus.server import create_app
 
 BUCKET = "oculus-test-versions"
 
 
 @pytest.fixture(scope="module")
-def monkeypatch_module():
-    with pytest.MonkeyPatch.context() as mp:
-        yield mp
-
-
-@pytest.fixture(scope="module")
-def moto_s3(monkeypatch_module, two_model_versions):
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    for name, value in {"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing",
-                        "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
-                        "OCULUS_CLASSIFIER_MODELS": str(two_model_versions)}.items():
-        monkeypatch_module.setenv(name, value)
-    import oculus.storage
-
-    monkeypatch_module.setattr(oculus.storage, "_client", None)
-    s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
-    s3.create_bucket(Bucket=BUCKET)
-    yield s3
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def client(moto_s3):
-    with TestClient(create_app()) as test_client:
-        assert test_client.app.state.readiness.wait(120)
-        yield test_client
+def engine_env(monkeypatch_module, two_model_versions):
+    monkeypatch_module.setenv("OCULUS_CLASSIFIER_MODELS", str(two_model_versions))
 
 
 @pytest.fixture(scope="module")
