@@ -54,8 +54,8 @@ from .model import StructureMesh
 from .smooth import (
     MIN_TRIANGLES,
     TAUBIN_ITERATIONS,
+    Decimation,
     compact,
-    decimate,
     taubin_smooth,
     vertex_normals,
 )
@@ -413,18 +413,26 @@ def _decimate_within(world, faces, rungs, parts, deviation, tolerance):
     the first closed rung. Only that rung is checked for faulty faces, then finer ones in turn.
     """
     rungs = [r for r in rungs if r < len(faces)]
-    kept = None
-    if tolerance is not None and rungs:
-        kept = parts.fit(world, faces, extracted=True)
-        tolerance = max(tolerance, deviation(kept, faces)[0])
+    decimate = Decimation(world, faces)
+    kept: list = []  # the undecimated surface, fitted, and its deviation: made when first needed
+
+    def undecimated():
+        if not kept:
+            fitted = parts.fit(world, faces, extracted=True)
+            kept.extend([fitted, deviation(fitted, faces)[0]])
+        return kept
+
+    def within(worst: float) -> bool:
+        # the tolerance, or the undecimated surface's own deviation where that is larger
+        return tolerance is None or worst <= tolerance or worst <= undecimated()[1]
 
     def attempt(rung):
-        before, triangles = parts.restore_missing(*decimate(world, faces, rung), world, faces)
+        before, triangles = parts.restore_missing(*decimate(rung), world, faces)
         if not is_closed_manifold(triangles):
             return None
         points = parts.fit(before, triangles)
         worst = deviation(points, triangles)
-        return None if tolerance is not None and worst[0] > tolerance else (points, triangles, worst, before)
+        return (points, triangles, worst, before) if within(worst[0]) else None
 
     def sound(result):
         # the decimator can fold a fan over; the fit's offset can push pieces into each other.
@@ -442,7 +450,7 @@ def _decimate_within(world, faces, rungs, parts, deviation, tolerance):
         if mended is points:
             return points, triangles, worst
         worst = deviation(mended, triangles)
-        return None if tolerance is not None and worst[0] > tolerance else (mended, triangles, worst)
+        return (mended, triangles, worst) if within(worst[0]) else None
 
     index, result = 0, None
     if tolerance is None:
@@ -465,7 +473,7 @@ def _decimate_within(world, faces, rungs, parts, deviation, tolerance):
             return checked
         index += 1
         result = attempt(rungs[index]) if index < len(rungs) else None
-    world = parts.fit(world, faces, extracted=True) if kept is None else kept
+    world = undecimated()[0]
     mended = _untangled(world, faces, parts.reference[0])
     world = parts.reference[0] if mended is None else mended  # marching cubes' own surface
     return world, faces, deviation(world, faces)
