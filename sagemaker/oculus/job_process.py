@@ -59,9 +59,11 @@ def job_memory_limit_bytes() -> int:
 
 def run_job_process(task: str, source: Path, out_dir: Path, options: Mapping[str, Any], *,
                     work_dir: Path, progress: Callable[[str, float], None],
+                    viewable: Callable[[list[dict]], None] | None = None,
                     timeout_s: float | None = None, memory_limit: int | None = None) -> dict:
     """Run ``tasks.run_task`` in a child (the warm spare, if one waits: ``keep_spare_warm``);
-    its summary, or its error re-raised here."""
+    its summary, or its error re-raised here. ``viewable``: ``JobContext.viewable``, called here
+    (the child sends the entries over)."""
     timeout_s = job_timeout_s() if timeout_s is None else timeout_s
     memory_limit = job_memory_limit_bytes() if memory_limit is None else memory_limit
     job = (task, str(source), str(out_dir), dict(options), str(work_dir))
@@ -89,6 +91,9 @@ def run_job_process(task: str, source: Path, out_dir: Path, options: Mapping[str
             kind = message[0]
             if kind == "progress":
                 progress(message[1], message[2])
+            elif kind == "viewable":
+                if viewable is not None:
+                    viewable(message[1])
             elif kind == "done":
                 return message[1]
             else:
@@ -281,8 +286,11 @@ def _child_main(jobs, sender, memory_limit: int, preload: bool) -> None:
     def progress(stage: str, percent: float) -> None:
         sender.send(("progress", stage, float(percent)))
 
+    def viewable(files: list[dict]) -> None:
+        sender.send(("viewable", files))
+
     try:
-        context = JobContext(progress=progress, work_dir=Path(work_dir))
+        context = JobContext(progress=progress, work_dir=Path(work_dir), viewable=viewable)
         sender.send(("done", run_task(task, Path(source), Path(out_dir), options, context)))
     except OculusError as exc:
         sender.send(("error", exc.code, exc.message, exc.http_status))

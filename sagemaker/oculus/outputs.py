@@ -7,14 +7,18 @@ in the report; gzip and ZIP timestamps are fixed, ZIP members are sorted). Stage
 returned in the summary's ``timings``.
 
 Speed: the ``labels`` writers (label NIfTI, scan NIfTI) run while the meshing workers run;
-afterwards the ``meshes`` writers share a pool of two threads (numpy and file writes release the
-GIL), each compressing its own ZIP member right after writing, so packaging only concatenates
-already-compressed members (nothing is compressed twice).
+afterwards the report, then the ``meshes`` writers share a pool of two threads (numpy and file
+writes release the GIL), each compressing its own ZIP member right after writing, so packaging
+only concatenates already-compressed members (nothing is compressed twice). The files the 3D
+viewer opens (``results.VIEWER_FILES``: the GLB and report.json) are written first and handed to
+``viewable`` at once, so a server can publish them while the OBJ, the preview and the ZIP are
+still being written.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -25,7 +29,7 @@ from .mesh.extract import extract_meshes
 from .progress import Progress, no_progress
 from .report import build_report, mesh_statistics
 from .result_zip import zip_member
-from .results import VOLUME_RESULTS, ResultFile, VolumeInputs, file_entry
+from .results import VIEWER_FILES, VOLUME_RESULTS, ResultFile, VolumeInputs, file_entry
 from .segment.base import Segmentation
 from .volume import COORDINATE_SYSTEM, Volume
 
@@ -41,10 +45,13 @@ def write_outputs(
     reduction_percent: int | None = None,
     stl: bool = False,
     progress: Progress = no_progress,
+    viewable: Callable[[list[dict]], None] | None = None,
 ) -> dict:
     """Write every result file into ``out_dir``; return ``{"files", "result", "timings"}``.
 
     ``reduction_percent``: None for the engine's tolerance-based decimation, 0..99 to override.
+    ``viewable``: called once with the file entries of ``VIEWER_FILES`` as soon as they are
+    written (the rest of the files follow).
     """
     # numpy's OpenBLAS starts a thread per core for each small matrix product (vertex
     # transforms, the deviation's 26-neighbour sums); with a meshing worker on every core those
@@ -52,10 +59,12 @@ def write_outputs(
     # to 1.8 s wall (forked workers inherit the limit)
     with threadpool_limits(limits=1, user_api="blas"):
         return _write_outputs(volume, segmentation, Path(out_dir), smoothing=smoothing,
-                              reduction_percent=reduction_percent, stl=stl, progress=progress)
+                              reduction_percent=reduction_percent, stl=stl, progress=progress,
+                              viewable=viewable)
 
 
-def _write_outputs(volume, segmentation, out_dir: Path, *, smoothing, reduction_percent, stl, progress) -> dict:
+def _write_outputs(volume, segmentation, out_dir: Path, *, smoothing, reduction_percent, stl, progress,
+                   viewable) -> dict:
     out_dir.mkdir(parents=True, exist_ok=True)
     labels = segmentation.labels
     if labels.shape != volume.shape:
@@ -106,14 +115,7 @@ def _write_outputs(volume, segmentation, out_dir: Path, *, smoothing, reduction_
         if entry.needs == "labels" and entry.name not in written:
             run(entry)
 
-    progress("exporting", 70)
-    t0 = time.perf_counter()
-    with ThreadPoolExecutor(_EXPORT_THREADS) as pool:
-        # registry order: the OBJ, the largest writer, starts first
-        for future in [pool.submit(run, e) for e in entries if e.needs == "meshes"]:
-            future.result()
-    timings["export"] = time.perf_counter() - t0
-
+    # the report needs the meshes and the label writers' warnings, not the other files
     options = {"smoothing": smoothing, "reduction_percent": reduction_percent, "stl": stl}
     inputs.report = build_report(
         volume, segmentation, inputs.meshes, mesh_statistics(inputs.meshes, segmentation.affine, labels, inputs.intensity),
@@ -121,6 +123,18 @@ def _write_outputs(volume, segmentation, out_dir: Path, *, smoothing, reduction_
     )
     inputs.report["warnings"] = list(dict.fromkeys([*inputs.report["warnings"], *inputs.warnings]))
     run_phase("report")
+
+    progress("exporting", 70)
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(_EXPORT_THREADS) as pool:
+        # what the viewer opens first, then registry order (the OBJ, the largest writer, next)
+        exporters = sorted((e for e in entries if e.needs == "meshes"), key=lambda e: not e.opens_viewer)
+        for future in [pool.submit(run, entry) for entry in exporters]:
+            future.result()
+            if viewable is not None and all(e.name in written for e in entries if e.opens_viewer):
+                viewable([file_entry(out_dir, name) for name in VIEWER_FILES if name in written])
+                viewable = None
+    timings["export"] = time.perf_counter() - t0
 
     progress("exporting", 90)
     inputs.zip_names = [n for e in entries if e.in_zip for n in written[e.name]]

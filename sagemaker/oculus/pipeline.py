@@ -8,11 +8,15 @@ progress stages: uploading and ``done`` belong to whoever runs the job.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from . import __version__
 from .options import ProcessOptions
 from .progress import Progress, no_progress, scaled
+
+#: called with the entries of the files the 3D viewer opens, once written (``write_outputs``)
+Viewable = Callable[[list[dict]], None]
 
 # the progress stages of a volume job, in order (the server adds the last two)
 TOTALSEG_STAGES = ("loading", "segmenting", "meshing", "exporting", "packaging", "done")
@@ -25,11 +29,12 @@ def process_scan(
     progress: Progress = no_progress,
     *,
     work_dir: Path | None = None,
+    viewable: Viewable | None = None,
 ) -> dict:
     """Scan -> segmentation -> meshes, report, preview and ZIP in out_dir; returns the summary.
 
     ``work_dir`` holds temporary files (an extracted DICOM ZIP); the job's own folder on the
-    server, so nothing is written outside it.
+    server, so nothing is written outside it. ``viewable``: see ``outputs.write_outputs``.
     """
     from .io import load_volume
     from .io.labels import looks_like_label_map
@@ -55,7 +60,7 @@ def process_scan(
     if routing:
         segmentation = routing.record(segmentation)
     timings["segment"] = time.perf_counter() - t0
-    return _finish(volume, segmentation, out_dir, options, progress, timings, started)
+    return _finish(volume, segmentation, out_dir, options, progress, timings, started, viewable)
 
 
 def mesh_label_map(
@@ -65,6 +70,7 @@ def mesh_label_map(
     *,
     reference_scan: Path | None = None,
     progress: Progress = no_progress,
+    viewable: Viewable | None = None,
 ) -> dict:
     """Mesh a label map the user already has (names from TotalSegmentator's map or a sidecar)."""
     from .segment.labels import LabelsEngine
@@ -78,10 +84,10 @@ def mesh_label_map(
     t0 = time.perf_counter()
     segmentation = engine.segment(volume, options.segment_options(), scaled(progress, 5, 60))
     timings["segment"] = time.perf_counter() - t0
-    return _finish(volume, segmentation, out_dir, options, progress, timings, started)
+    return _finish(volume, segmentation, out_dir, options, progress, timings, started, viewable)
 
 
-def _finish(volume, segmentation, out_dir, options: ProcessOptions, progress, timings, started) -> dict:
+def _finish(volume, segmentation, out_dir, options: ProcessOptions, progress, timings, started, viewable) -> dict:
     from .outputs import write_outputs
 
     summary = write_outputs(
@@ -92,6 +98,7 @@ def _finish(volume, segmentation, out_dir, options: ProcessOptions, progress, ti
         reduction_percent=options.reduction_percent,
         stl=options.stl,
         progress=scaled(progress, 60, 100),
+        viewable=viewable,
     )
     timings.update(summary.pop("timings", {}))
     timings["total"] = time.perf_counter() - started

@@ -71,6 +71,8 @@ class ResultFile:
     needs: Needs = "meshes"
     in_zip: bool = True
     shown: bool = False  # the web app shows or offers it
+    # what the 3D viewer opens: published as soon as written, before the job ends (``VIEWER``)
+    opens_viewer: bool = False
     when: Callable[[Any], bool] = lambda _inputs: True
 
     @property
@@ -219,12 +221,12 @@ def _model_image(r: ImageInputs, path: Path) -> None:
 VOLUME_RESULTS: tuple[ResultFile, ...] = (
     ResultFile("scene.obj", "model/obj", _obj, shown=True),
     ResultFile("scene.mtl", "model/mtl", _mtl, shown=True),
-    ResultFile("scene.glb", "model/gltf-binary", _glb, shown=True),
+    ResultFile("scene.glb", "model/gltf-binary", _glb, shown=True, opens_viewer=True),
     ResultFile("segmentation.nii.gz", "application/gzip", _label_map, needs="labels", shown=True),
     # DICOM input only: otherwise the writer writes nothing and says why in the warnings
     ResultFile("seg.dcm", "application/dicom", _dicom_seg, needs="labels", shown=True),
     ResultFile("rtstruct.dcm", "application/dicom", _dicom_rtstruct, needs="labels", shown=True),
-    ResultFile("report.json", "application/json", _report, needs="report", shown=True),
+    ResultFile("report.json", "application/json", _report, needs="report", shown=True, opens_viewer=True),
     ResultFile("report.csv", "text/csv", _report_csv, needs="report", shown=True),
     ResultFile("preview.png", "image/png", _preview),
     ResultFile(f"stl/{STRUCTURE}.stl", "model/stl", _stl, shown=True, when=lambda r: r.stl),
@@ -242,6 +244,8 @@ IMAGE_RESULTS: tuple[ResultFile, ...] = (
 )
 
 ALL_RESULTS = VOLUME_RESULTS + IMAGE_RESULTS
+#: the files the 3D viewer opens, published before the rest of a volume job's files
+VIEWER_FILES = tuple(entry.name for entry in VOLUME_RESULTS if entry.opens_viewer)
 
 
 def result_file(name: str) -> ResultFile | None:

@@ -36,6 +36,7 @@ from .storage import (
     ProgressPublisher,
     S3Location,
     check_job_locations,
+    delete_objects,
     download,
     put_json,
     upload_files,
@@ -103,6 +104,7 @@ def run_job(manifest: object) -> tuple[int, dict]:
 
     progress = ProgressPublisher(job_id, output)
     workdir = Path(tempfile.mkdtemp(prefix=f"oculus-{job_id}-"))
+    early: dict[str, dict] = {}  # name -> uploaded entry, of the files published before the end
     try:
         with _job_lock:
             started = time.perf_counter()
@@ -111,12 +113,26 @@ def run_job(manifest: object) -> tuple[int, dict]:
             scan = download(source, workdir / "input", if_match=manifest.get("inputETag"))  # type: ignore[union-attr]
             downloaded = time.perf_counter()
             out_dir = workdir / "out"
+
+            def viewable(files: list[dict]) -> None:
+                # the 3D viewer's files go up while the engine writes the rest: the web app
+                # shows the result that much sooner (advisory: the final upload retries them)
+                try:
+                    uploaded = upload_files(out_dir, files, output)
+                    early.update((entry["name"], entry) for entry in uploaded)
+                    progress.publish_files(uploaded)
+                except Exception:  # noqa: BLE001
+                    log.warning("job %s: publishing the viewer's files early failed", job_id, exc_info=True)
+
             # a child the server can stop: past its deadline or memory it fails, the lock is freed
-            summary = run_job_process(task, scan, out_dir, options, work_dir=workdir, progress=progress)
+            summary = run_job_process(task, scan, out_dir, options, work_dir=workdir, progress=progress,
+                                      viewable=viewable)
             processed = time.perf_counter()
             # the final stages are the server's: the engine stops at its last written file
             progress("packaging", 99)
-            summary["files"] = upload_files(out_dir, summary["files"], output)
+            rest = upload_files(out_dir, [f for f in summary["files"] if f["name"] not in early], output)
+            uploaded = {**early, **{entry["name"]: entry for entry in rest}}
+            summary["files"] = [uploaded[f["name"]] for f in summary["files"]]
             summary["jobId"] = job_id
             progress("done", 100)
             log.info("job %s (%s) done in %.2f s: download %.2f s, engine %.2f s, upload %.2f s", job_id, task,
@@ -143,8 +159,9 @@ def run_job(manifest: object) -> tuple[int, dict]:
         shutil.rmtree(workdir, ignore_errors=True)
     try:
         put_json(output.child("progress.json"), {"jobId": job_id, "stage": "failed", "percent": 100, "error": body["error"]})
+        delete_objects(output.bucket, [entry["key"] for entry in early.values()])  # no partial results
     except Exception:  # noqa: BLE001
-        pass
+        log.warning("job %s: recording the failure failed", job_id, exc_info=True)
     return status, body
 
 

@@ -132,6 +132,12 @@ def upload_files(local_dir: Path, files: list[dict], prefix: S3Location) -> list
         return list(pool.map(upload, files))
 
 
+def delete_objects(bucket: str, keys: list[str]) -> None:
+    """Remove the named objects (a failed job's early results); none named, no request."""
+    if keys:
+        s3_client().delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": key} for key in keys], "Quiet": True})
+
+
 def put_json(location: S3Location, payload: dict) -> None:
     s3_client().put_object(
         Bucket=location.bucket,
@@ -145,32 +151,43 @@ class ProgressPublisher:
     """Writes progress.json under the job's output prefix, at most every ``min_interval`` s.
 
     Stage changes are always written so the UI never misses one; failures to write progress
-    never fail the job (progress is advisory).
+    never fail the job (progress is advisory). ``publish_files``: result files already uploaded
+    while the job goes on (the 3D viewer's), listed in every later write as ``files``.
     """
 
     def __init__(self, job_id: str, output: S3Location, min_interval: float = 1.0) -> None:
         self.job_id = job_id
         self.location = output.child("progress.json")
         self.min_interval = min_interval
+        self.files: list[dict] = []
         self._last_write = 0.0
         self._last_stage: str | None = None
+        self._last_percent = 0.0
         self._lock = threading.Lock()
 
-    def __call__(self, stage: str, percent: float) -> None:
+    def __call__(self, stage: str, percent: float, *, force: bool = False) -> None:
         now = time.monotonic()
         with self._lock:
-            if stage == self._last_stage and now - self._last_write < self.min_interval:
+            if not force and stage == self._last_stage and now - self._last_write < self.min_interval:
                 return
-            self._last_stage, self._last_write = stage, now
+            self._last_stage, self._last_write, self._last_percent = stage, now, float(percent)
+            files = list(self.files)
+        doc = {
+            "jobId": self.job_id,
+            "stage": stage,
+            "percent": round(float(percent), 1),
+            "updatedAt": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        if files:
+            doc["files"] = files
         try:
-            put_json(
-                self.location,
-                {
-                    "jobId": self.job_id,
-                    "stage": stage,
-                    "percent": round(float(percent), 1),
-                    "updatedAt": datetime.now(UTC).isoformat(timespec="seconds"),
-                },
-            )
+            put_json(self.location, doc)
         except Exception:  # noqa: BLE001 - progress is advisory, the job goes on
             pass
+
+    def publish_files(self, files: list[dict]) -> None:
+        """List ``files`` (entries with their ``key``) from now on, written at once."""
+        with self._lock:
+            self.files = [*self.files, *files]
+            stage, percent = self._last_stage or "exporting", self._last_percent
+        self(stage, percent, force=True)

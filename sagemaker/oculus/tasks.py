@@ -28,6 +28,8 @@ class JobContext:
     reference_scan: Path | None = None  # mesh: the scan the label map belongs to
     # classify: the loaded model of a version (None: the default); default: the shipped registry
     classifier: Callable[[str | None], Any] | None = None
+    # volume jobs: the entries of the files the 3D viewer opens, as soon as they are written
+    viewable: Callable[[list[dict]], None] | None = None
 
 
 Handler = Callable[[Path, Path, Mapping[str, Any], JobContext], dict]
@@ -38,7 +40,7 @@ def _totalseg(source: Path, out_dir: Path, options: Mapping[str, Any], context: 
     from .pipeline import process_scan
 
     return process_scan(source, out_dir, ProcessOptions.from_mapping(options), context.progress,
-                        work_dir=context.work_dir)
+                        work_dir=context.work_dir, viewable=context.viewable)
 
 
 def _mesh(source: Path, out_dir: Path, options: Mapping[str, Any], context: JobContext) -> dict:
@@ -46,7 +48,8 @@ def _mesh(source: Path, out_dir: Path, options: Mapping[str, Any], context: JobC
     from .pipeline import mesh_label_map
 
     return mesh_label_map(source, out_dir, ProcessOptions.from_mapping(options),
-                          reference_scan=context.reference_scan, progress=context.progress)
+                          reference_scan=context.reference_scan, progress=context.progress,
+                          viewable=context.viewable)
 
 
 def _classify(source: Path, out_dir: Path, options: Mapping[str, Any], context: JobContext) -> dict:

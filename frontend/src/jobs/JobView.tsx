@@ -4,7 +4,7 @@ import type { Job } from '../api/types';
 import { ClassificationView } from '../classify/ClassificationView';
 import { asSentence, formatBytes, formatTime } from '../lib/format';
 import { progressOf, stageLabel } from '../lib/jobStage';
-import { useJobs } from '../state/jobs';
+import { sceneReady, useJobs } from '../state/jobs';
 import { closeDialog, openDialog } from '../ui/dialog';
 import { useServices } from '../state/services';
 import { preloadViewer, SegmentationView } from '../viewer/SegmentationView';
@@ -17,8 +17,8 @@ export function JobView({ job }: { job: Job }) {
       <JobHeader job={job} />
       <div className="min-h-0 flex-1">
         {job.status === 'completed' && job.task === 'classify' && <ClassificationView job={job} />}
-        {job.status === 'completed' && job.task !== 'classify' && <SegmentationView key={job.jobId} job={job} />}
-        {job.status !== 'completed' && <JobStatusCard job={job} />}
+        {(job.status === 'completed' || sceneReady(job)) && job.task !== 'classify' && <SegmentationView key={job.jobId} job={job} />}
+        {job.status !== 'completed' && !sceneReady(job) && <JobStatusCard job={job} />}
       </div>
     </div>
   );

@@ -30,13 +30,20 @@ describe('JobsList', () => {
   });
 
   it('polls quickly only while a job is in flight, backing off for long jobs', () => {
-    expect(pollDelay(jobs)).toBe(500);
-    expect(pollDelay(jobs, 15_000)).toBe(500);
+    const segmenting = [{ ...jobs[0], stage: 'segmenting', progress: 30 }, jobs[1]];
+    expect(pollDelay(segmenting)).toBe(500);
+    expect(pollDelay(segmenting, 15_000)).toBe(500);
+    expect(pollDelay(jobs, 15_000)).toBe(250); // meshing, in flight for seconds
+    expect(pollDelay(segmenting, 60_000)).toBe(2000);
     expect(pollDelay(jobs, 60_000)).toBe(2000);
     expect(pollDelay(jobs, 30 * 60_000)).toBe(5000);
     expect(pollDelay([jobs[1]], 60_000)).toBe(20000);
     // a job writing its results: its end is near
-    expect(pollDelay([{ ...jobs[0], stage: 'packaging', progress: 99 }], 30 * 60_000)).toBe(500);
+    expect(pollDelay([{ ...jobs[0], stage: 'packaging', progress: 99 }], 30 * 60_000)).toBe(250);
+    expect(pollDelay([{ ...jobs[0], stage: 'meshing', progress: 84 }], 30 * 60_000)).toBe(5000);
+    // a short job meshing: its 3D scene is a second or two away
+    expect(pollDelay([{ ...jobs[0], stage: 'meshing', progress: 60 }], 5_000)).toBe(250);
+    expect(pollDelay([{ ...jobs[0], stage: 'segmenting', progress: 40 }], 5_000)).toBe(500);
   });
 
   it('selects a job on click', async () => {
@@ -62,5 +69,39 @@ describe('JobView', () => {
     renderWithServices(<JobView job={jobs[0]} />, () => json({}));
     expect(screen.getByRole('button', { name: 'Delete job' })).toBeDisabled();
     expect(screen.getByRole('progressbar', { name: 'Job progress' })).toHaveAttribute('aria-valuenow', '72');
+  });
+});
+
+describe('a running job whose 3D scene is published early', () => {
+  const running: Job = { jobId: 'r', status: 'queued', task: 'totalseg', input: { filename: 'ct.nii.gz' }, createdAt: '2026-01-03T00:00:00Z', files: [] };
+  const early = [{ name: 'scene.glb', size: 4, contentType: 'model/gltf-binary' }, { name: 'report.json', size: 2, contentType: 'application/json' }];
+
+  it('fetches the selected running job on its own for its live stage and published files, and keeps them', async () => {
+    let detail: Job = { ...running, status: 'processing', stage: 'exporting', progress: 80, files: early };
+    const { calls } = renderWithServices(<JobsList />, (url) => (url.endsWith('/jobs/r') ? json({ ok: true, job: detail }) : json({ jobs: [running], nextCursor: null })));
+    await waitFor(() => screen.getAllByTestId('job-row'));
+    act(() => useJobs.getState().select('r'));
+    await waitFor(() => expect(useJobs.getState().jobs[0].files).toEqual(early), { timeout: 3000 });
+    expect(useJobs.getState().jobs[0]).toMatchObject({ status: 'processing', stage: 'exporting' });
+    expect(calls.some((c) => c.url.endsWith('/jobs/r'))).toBe(true);
+    // a later view without the files (a progress file not readable for a moment) keeps them
+    detail = { ...detail, stage: 'packaging', progress: 99, files: [] };
+    await waitFor(() => expect(useJobs.getState().jobs[0].stage).toBe('packaging'), { timeout: 3000 });
+    expect(useJobs.getState().jobs[0].files).toEqual(early);
+  });
+
+  it('opens the 3D view while the job finishes, with the downloads to follow', async () => {
+    const job: Job = { ...running, status: 'processing', stage: 'exporting', progress: 80, files: early };
+    const { calls } = renderWithServices(<JobView job={job} />, () => new Response(null, { status: 404 }));
+    expect(screen.queryByRole('progressbar', { name: 'Job progress' })).not.toBeInTheDocument();
+    expect(await screen.findByTestId('finishing')).toHaveTextContent('downloads and slices follow');
+    await waitFor(() => expect(calls.some((c) => c.url.includes('/files/r/scene.glb'))).toBe(true));
+  });
+
+  it('shows the status card, not the viewer, until the scene is published', () => {
+    const withoutScene: Job = { ...running, status: 'processing', stage: 'meshing', progress: 50, files: [early[1]] };
+    renderWithServices(<JobView job={withoutScene} />, () => json({}));
+    expect(screen.getByRole('progressbar', { name: 'Job progress' })).toBeInTheDocument();
+    expect(screen.queryByTestId('finishing')).not.toBeInTheDocument();
   });
 });

@@ -43,13 +43,18 @@ export const useJobs = create<JobsState>((set, get) => ({
     set({ loading: true });
     try {
       // Refresh the first page; keep older pages already loaded (their jobs rarely change).
-      const page = await api.listJobs({ limit: PAGE_SIZE });
+      // The list holds what is stored; the selected running job is also fetched on its own,
+      // which adds the engine's live stage and the files it has published so far (the 3D scene).
+      const { jobs: before, selectedId } = get();
+      const running = before.find((j) => j.jobId === selectedId && !isTerminal(j.status));
+      const [page, detail] = await Promise.all([api.listJobs({ limit: PAGE_SIZE }), running ? api.getJob(running.jobId).catch(() => null) : null]);
       set((s) => {
         const fresh = new Map(page.jobs.map((j) => [j.jobId, j]));
         const oldest = page.jobs.at(-1)?.createdAt ?? '';
         const kept = s.jobs.filter((j) => !fresh.has(j.jobId) && page.nextCursor !== null && (j.createdAt ?? '') < oldest);
+        const listed = page.jobs.map((j) => (detail && j.jobId === detail.jobId ? withLiveView(j, detail, s.jobs.find((x) => x.jobId === j.jobId)) : j));
         return {
-          jobs: [...page.jobs, ...kept].filter((j) => j.status !== 'deleted').sort(byNewest),
+          jobs: [...listed, ...kept].filter((j) => j.status !== 'deleted').sort(byNewest),
           nextCursor: kept.length ? s.nextCursor : page.nextCursor,
           error: null,
           loading: false,
@@ -77,21 +82,44 @@ export const useJobs = create<JobsState>((set, get) => ({
   reset: () => set({ jobs: [], nextCursor: null, selectedId: null, error: null }),
 }));
 
+/**
+ * A running job as the list has it, updated from its own view: the engine's stage and the files
+ * published so far (kept once seen, so the 3D scene never flickers away). A list entry that has
+ * moved on (completed, failed) wins.
+ */
+export function withLiveView(listed: Job, detail: Job, previous?: Job): Job {
+  if (isTerminal(listed.status)) return listed;
+  if (isTerminal(detail.status)) return detail;
+  const files = detail.files?.length ? detail.files : previous?.files;
+  return { ...listed, ...detail, files };
+}
+
+/** A running volume job whose 3D scene the engine has already published (the rest follows). */
+export function sceneReady(job: Job): boolean {
+  return job.task !== 'classify' && job.status === 'processing' && (job.files ?? []).some((f) => f.name === 'scene.glb');
+}
+
 export function anyActive(jobs: Job[]): boolean {
   return jobs.some((j) => !isTerminal(j.status));
 }
 
-export const POLL_MS = { first: 500, most: 5000, settled: 20000 };
+export const POLL_MS = { finishing: 250, first: 500, most: 5000, settled: 20000 };
+
+/** A volume job meshes from 60 % and publishes its 3D scene at 88 %, then writes the rest. */
+export const MESHING_PERCENT = 60;
+export const FINISHING_PERCENT = 85;
 
 /**
  * Poll delay: slow when everything is settled; while a job moves, every 0.5 s at first (a
  * small scan on a warm engine is done in seconds, and each poll's delay is added to the time
  * until the result shows), backing off to 5 s for jobs that take minutes: a thirtieth of how
- * long jobs have been in flight; back to 0.5 s once a job is writing its results (progress
- * 90 % and up), so its end is seen at once.
+ * long jobs have been in flight. Every 0.25 s while a job writes its results (85 % and up), and
+ * while a job of under half a minute meshes (its 3D scene is then a second or two away), so
+ * the scene and the job's end are seen at once.
  */
 export function pollDelay(jobs: Job[], activeForMs = 0): number {
   if (!anyActive(jobs)) return POLL_MS.settled;
-  if (jobs.some((j) => !isTerminal(j.status) && (j.progress ?? 0) >= 90)) return POLL_MS.first;
+  const furthest = Math.max(...jobs.filter((j) => !isTerminal(j.status)).map((j) => j.progress ?? 0));
+  if (furthest >= FINISHING_PERCENT || (furthest >= MESHING_PERCENT && activeForMs < 30_000)) return POLL_MS.finishing;
   return Math.round(Math.min(POLL_MS.most, Math.max(POLL_MS.first, activeForMs / 30)));
 }

@@ -15,7 +15,27 @@ import { StructureList } from './StructureList';
 import { ViewerToolbar } from './ViewerToolbar';
 
 const importScene3D = () => import('./Scene3D');
-const Scene3D = lazy(importScene3D);
+type Scene3DView = Awaited<ReturnType<typeof importScene3D>>['default'];
+
+/**
+ * The 3D viewer's component once its code is loaded (null before). It is shown while the scene
+ * is still being fetched, so creating the canvas and its lighting (shader compiles: a few hundred
+ * ms in software WebGL) overlaps the download.
+ */
+function useScene3DView(): Scene3DView | null {
+  const [view, setView] = useState<{ View: Scene3DView } | null>(null);
+  useEffect(() => {
+    let live = true;
+    importScene3D().then(
+      (module) => live && setView({ View: module.default }),
+      () => {}, // loadSegmentation reports the failure
+    );
+    return () => {
+      live = false;
+    };
+  }, []);
+  return view?.View ?? null;
+}
 
 /** Fetch the 3D viewer's code while a job is still running, so its result shows without that wait. */
 export function preloadViewer(): void {
@@ -23,7 +43,7 @@ export function preloadViewer(): void {
 }
 const SliceViewer = lazy(() => import('../slices/SliceViewer'));
 
-type LoadState = { status: 'loading' } | { status: 'error'; message: string } | { status: 'ready'; scene: LoadedScene; report: SceneReport | null; format: string };
+type LoadState = { status: 'loading' } | { status: 'error'; message: string } | { status: 'ready'; scene: LoadedScene; report: SceneReport | null; format: string; View: Scene3DView };
 /** How loading one job's scene ended. */
 type Loaded = Exclude<LoadState, { status: 'loading' }> & { jobId: string };
 
@@ -34,6 +54,10 @@ export async function loadSegmentation(api: ApiClient, job: Job, signal?: AbortS
   const reportP = has('report.json') ? api.fileJson<SceneReport>(job.jobId, 'report.json', signal).catch(() => null) : Promise.resolve(null);
   const glbP = has('scene.glb') ? api.fileBlob(job.jobId, 'scene.glb', signal).then((b) => b.arrayBuffer()) : null;
   glbP?.catch(() => {}); // awaited below; never an unhandled rejection while the loader code loads
+  // The viewer's code comes with the scene, not after it: a lazy component would suspend once
+  // more when shown, and React holds a revealed Suspense boundary back for up to 300 ms.
+  const viewP = importScene3D();
+  viewP.catch(() => {});
   const { parseGlb, parseObj, prepareScene } = await import('./loadScene');
   let object;
   let format = 'GLB';
@@ -52,7 +76,8 @@ export async function loadSegmentation(api: ApiClient, job: Job, signal?: AbortS
   }
   const report = await reportP;
   const scene = prepareScene(object, report?.structures?.map((s) => s.name) ?? job.result?.structureNames ?? []);
-  return { scene, report, format };
+  const { default: View } = await viewP;
+  return { scene, report, format, View };
 }
 
 export function SegmentationView({ job }: { job: Job }) {
@@ -60,6 +85,7 @@ export function SegmentationView({ job }: { job: Job }) {
   const { jobId } = job;
   const [loaded, setLoaded] = useState<Loaded | null>(null);
   const state: LoadState = loaded?.jobId === jobId ? loaded : { status: 'loading' };
+  const View = useScene3DView();
   const slicesOpen = useViewer((s) => s.slicesOpen);
   const load = useViewer((s) => s.load);
   const select = useViewer((s) => s.select);
@@ -71,13 +97,13 @@ export function SegmentationView({ job }: { job: Job }) {
     const ctrl = new AbortController();
     performance.mark('oculus:open-job');
     loadThisJob(ctrl.signal)
-      .then(({ scene, report, format }) => {
+      .then(({ scene, report, format, View }) => {
         const fromReport = report?.structures ? structuresFromReport(report.structures) : [];
         const known = new Set(fromReport.map((s) => s.name));
         // Meshes the report does not describe still get a row (grey, no volume).
         const extra = [...scene.meshes.keys()].filter((n) => !known.has(n)).map((n, i) => ({ name: n, label: -1 - i, system: 'other', volumeMl: null, color: '#' + (scene.meshes.get(n)![0].material as unknown as { color: { getHexString(): string } }).color.getHexString(), centroid: null }));
         load([...fromReport.filter((s) => scene.meshes.has(s.name)), ...extra]);
-        setLoaded({ jobId, status: 'ready', scene, report, format });
+        setLoaded({ jobId, status: 'ready', scene, report, format, View });
       })
       .catch((e) => {
         if ((e as Error).name !== 'AbortError') setLoaded({ jobId, status: 'error', message: (e as Error).message });
@@ -102,7 +128,13 @@ export function SegmentationView({ job }: { job: Job }) {
         <div className="flex min-h-0 flex-1 flex-col">
           <StructureList />
         </div>
-        <Downloads job={job} />
+        {job.status === 'completed' ? (
+          <Downloads job={job} />
+        ) : (
+          <p className="text-xs text-slate-400" role="status" data-testid="finishing">
+            Finishing: the downloads and slices follow in a moment.
+          </p>
+        )}
       </aside>
       <section className={`${showScene || showSlices ? 'flex' : 'hidden'} min-w-0 flex-1 flex-col gap-2`} aria-label="Viewer">
         {showScene && <ViewerToolbar />}
@@ -116,14 +148,11 @@ export function SegmentationView({ job }: { job: Job }) {
                 </span>
               </Centered>
             )}
-            {state.status === 'ready' && (
-              <Suspense fallback={<Centered>Starting the 3D viewer…</Centered>}>
-                <Scene3D scene={state.scene} screenshotName={`${jobStem(job)}-view.png`} />
-              </Suspense>
-            )}
+            {/* eslint-disable-next-line react-hooks/static-components -- the loaded module's default export: one identity for the page's life */}
+            {View && state.status !== 'error' && <View scene={state.status === 'ready' ? state.scene : null} screenshotName={`${jobStem(job)}-view.png`} />}
             <SelectionCard intensityUnit={intensityUnit} />
           </div>
-          {showSlices && (
+          {showSlices && job.status === 'completed' && (
             <div className="min-w-0 flex-1 overflow-hidden rounded border border-slate-800 md:w-[42%] md:min-w-64 md:flex-none" data-testid="slices-container">
               <Suspense fallback={<Centered>Loading the slice viewer…</Centered>}>
                 <SliceViewer job={job} />

@@ -1,6 +1,7 @@
 // Turn scene.glb (or scene.obj + scene.mtl) into a three.js group in three.js world coordinates,
 // with one mesh per structure and materials the viewer may change.
-import { Box3, Color, DoubleSide, Group, Mesh, MeshStandardMaterial, type Material, type Object3D } from 'three';
+import { Box3, Color, DoubleSide, Group, Mesh, MeshLambertMaterial, MeshStandardMaterial, type Material, type Object3D } from 'three';
+import { renderQuality, type RenderQuality } from './renderQuality';
 import { GLTFLoader } from 'three/examples/jsm/loaders/GLTFLoader.js';
 import { DRACOLoader } from 'three/examples/jsm/loaders/DRACOLoader.js';
 import { OBJLoader } from 'three/examples/jsm/loaders/OBJLoader.js';
@@ -49,7 +50,7 @@ export function nameKey(name: string): string {
  * Wrap the loaded object (vertex positions in RAS+ mm, as the engine writes them) in a group
  * that maps RAS to three.js, and give each structure's meshes their own standard material.
  */
-export function prepareScene(object: Object3D, knownNames: string[] = []): LoadedScene {
+export function prepareScene(object: Object3D, knownNames: string[] = [], quality: RenderQuality = renderQuality()): LoadedScene {
   const known = new Map(knownNames.map((n) => [nameKey(n), n]));
   const root = new Group();
   root.name = 'oculus-structures';
@@ -65,7 +66,7 @@ export function prepareScene(object: Object3D, knownNames: string[] = []): Loade
     const mesh = o as Mesh;
     const name = structureNameOf(mesh, known);
     mesh.userData.structure = name;
-    mesh.material = standardMaterialFrom(mesh.material);
+    mesh.material = materialFrom(mesh.material, quality);
     const geom = mesh.geometry;
     if (!geom.attributes.normal) geom.computeVertexNormals();
     triangles += (geom.index ? geom.index.count : geom.attributes.position.count) / 3;
@@ -84,12 +85,9 @@ function structureNameOf(mesh: Object3D, known: Map<string, string>): string {
   return mesh.name || mesh.parent?.name || 'structure';
 }
 
-function standardMaterialFrom(m: Material | Material[]): MeshStandardMaterial {
+function materialFrom(m: Material | Material[], quality: RenderQuality): MeshStandardMaterial | MeshLambertMaterial {
   const src = (Array.isArray(m) ? m[0] : m) as Material & { color?: Color };
-  return new MeshStandardMaterial({
-    color: src?.color ? src.color.clone() : new Color(0xb0b0b0),
-    roughness: 0.55,
-    metalness: 0.0,
-    side: DoubleSide, // clipped meshes show their inside instead of vanishing
-  });
+  const color = src?.color ? src.color.clone() : new Color(0xb0b0b0);
+  const side = DoubleSide; // clipped meshes show their inside instead of vanishing
+  return quality.shading === 'lambert' ? new MeshLambertMaterial({ color, side }) : new MeshStandardMaterial({ color, roughness: 0.55, metalness: 0.0, side });
 }

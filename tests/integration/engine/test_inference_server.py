@@ -58,6 +58,56 @@ def test_mesh_job_writes_results_and_progress(client, moto_s3, shared_data):
     assert progress["stage"] == "done" and progress["percent"] == 100
 
 
+def test_the_viewers_files_are_published_before_the_job_ends(client, moto_s3, shared_data, monkeypatch):
+    import oculus.server
+
+    seen: list[tuple[dict, set[str]]] = []  # progress.json and the stored objects, when published
+
+    class Watching(oculus.server.ProgressPublisher):
+        def publish_files(self, files: list[dict]) -> None:
+            super().publish_files(files)
+            doc = json.loads(moto_s3.get_object(Bucket=BUCKET, Key=self.location.key)["Body"].read())
+            stored = moto_s3.list_objects_v2(Bucket=BUCKET, Prefix="results/owner-1/job-early/")["Contents"]
+            seen.append((doc, {o["Key"].rsplit("/", 1)[-1] for o in stored}))
+
+    monkeypatch.setattr(oculus.server, "ProgressPublisher", Watching)
+    key = "uploads/owner-1/job-early/example_seg.nii.gz"
+    moto_s3.upload_file(str(shared_data / "ct" / "example_seg.nii.gz"), BUCKET, key)
+    response = client.post("/invocations", json=_manifest("job-early", "mesh", key))
+    assert response.status_code == 200, response.text
+
+    [(doc, stored)] = seen
+    assert doc["stage"] not in ("packaging", "done")  # while the engine still works
+    assert [f["name"] for f in doc["files"]] == ["scene.glb", "report.json"]
+    assert stored == {"progress.json", "scene.glb", "report.json"}  # no ZIP, OBJ or preview yet
+    final = {f["name"]: f for f in response.json()["files"]}
+    for entry in doc["files"]:  # the job's own final entries, uploaded once
+        assert entry == final[entry["name"]]
+    done = json.loads(moto_s3.get_object(Bucket=BUCKET, Key="results/owner-1/job-early/progress.json")["Body"].read())
+    assert done["stage"] == "done" and [f["name"] for f in done["files"]] == ["scene.glb", "report.json"]
+
+
+def test_a_job_that_fails_after_publishing_leaves_no_result_behind(client, moto_s3, monkeypatch):
+    import oculus.server
+    from oculus.errors import InputError
+
+    def engine_failing_late(task, source, out_dir, options, *, viewable, **_):
+        out_dir.mkdir(parents=True)
+        (out_dir / "scene.glb").write_bytes(b"glTF")
+        viewable([{"name": "scene.glb", "size": 4, "contentType": "model/gltf-binary"}])
+        raise InputError("the segmentation is empty", code="empty_segmentation")
+
+    monkeypatch.setattr(oculus.server, "run_job_process", engine_failing_late)
+    key = "uploads/owner-1/job-late/x.nii.gz"
+    moto_s3.put_object(Bucket=BUCKET, Key=key, Body=b"scan")
+    response = client.post("/invocations", json=_manifest("job-late", "mesh", key))
+    assert response.status_code == 422 and response.json()["error"]["code"] == "empty_segmentation"
+    stored = moto_s3.list_objects_v2(Bucket=BUCKET, Prefix="results/owner-1/job-late/")["Contents"]
+    assert [o["Key"] for o in stored] == ["results/owner-1/job-late/progress.json"]
+    progress = json.loads(moto_s3.get_object(Bucket=BUCKET, Key=stored[0]["Key"])["Body"].read())
+    assert progress["stage"] == "failed" and "files" not in progress
+
+
 def test_not_a_scan_fails_the_job_and_the_server_keeps_serving(client, moto_s3):
     key = "uploads/owner-1/job-bad/notes.nii.gz"
     moto_s3.put_object(Bucket=BUCKET, Key=key, Body=b"this is a shopping list, not a scan\n" * 10)
@@ -148,7 +198,7 @@ def test_only_the_server_reports_the_final_stages(client, moto_s3, shared_data, 
     stages: list[str] = []
 
     class Recording(oculus.server.ProgressPublisher):
-        def __call__(self, stage: str, percent: float) -> None:
+        def __call__(self, stage: str, percent: float, **_) -> None:
             if not stages or stages[-1] != stage:
                 stages.append(stage)
 

@@ -222,6 +222,32 @@ def test_the_engines_progress_moves_a_queued_job_to_processing(b):
     assert b.jobs.get(job_id).status is JobStatus.PROCESSING
 
 
+def test_the_viewers_files_published_while_the_job_runs_are_listed_and_served(b):
+    job_id = queued(b)
+    prefix = keys.results_prefix(ALICE, job_id)
+    glb = {"name": "scene.glb", "key": prefix + "scene.glb", "size": 4, "contentType": "model/gltf-binary"}
+    foreign = [
+        {**glb, "name": "theirs.glb", "key": keys.results_prefix(BOB, "job-b") + "theirs.glb"},  # not this job's
+        {**glb, "name": "other.glb"},  # stored under another name than it claims
+        {**glb, "name": "../x.glb", "key": prefix + "../x.glb"},
+        {"name": "size.glb", "key": prefix + "size.glb", "size": "4", "contentType": "model/gltf-binary"},
+        "scene.glb",
+    ]
+    with pytest.raises(NotFound):  # nothing published yet
+        service.file_url(b, ALICE, job_id, "scene.glb")
+    b.blobs.put_json(keys.progress_key(ALICE, job_id), {"stage": "exporting", "percent": 80, "files": [glb, *foreign]})
+    view = service.job_view(b, ALICE, job_id)
+    assert view["status"] == "processing"
+    assert view["files"] == [{"name": "scene.glb", "size": 4, "contentType": "model/gltf-binary"}]  # no key
+    assert service.file_url(b, ALICE, job_id, "scene.glb")
+    for name in ("theirs.glb", "other.glb", "../x.glb", "size.glb", "preview.png"):
+        with pytest.raises(NotFound):
+            service.file_url(b, ALICE, job_id, name)
+    with pytest.raises(NotFound):  # another user's job stays invisible
+        service.file_url(b, BOB, job_id, "scene.glb")
+    assert b.jobs.get(job_id).files == []  # shown, not stored
+
+
 @pytest.mark.parametrize("doc", [{"stage": "hacking", "percent": 5}, {"stage": "meshing", "percent": "x"}, ["meshing"]])
 def test_foreign_progress_files_change_nothing(b, doc):
     job_id = queued(b)

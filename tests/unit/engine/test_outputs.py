@@ -41,9 +41,26 @@ def written(inputs, tmp_path_factory):
     volume, segmentation = inputs
     out = tmp_path_factory.mktemp("out")
     stages: list[tuple[str, float]] = []
-    summary = write_outputs(volume, segmentation, out, stl=True, progress=lambda *call: stages.append(call))
-    summary["progress"] = stages
+    published: list[tuple[list[dict], dict[str, bytes], bool]] = []
+
+    def viewable(files: list[dict]) -> None:  # what a server would upload at this moment
+        contents = {f["name"]: (out / f["name"]).read_bytes() for f in files}
+        published.append((files, contents, (out / "result.zip").exists()))
+
+    summary = write_outputs(volume, segmentation, out, stl=True, progress=lambda *call: stages.append(call),
+                            viewable=viewable)
+    summary["progress"], summary["published"] = stages, published
     return out, summary
+
+
+def test_the_viewers_files_are_handed_over_complete_before_the_package(written):
+    out, summary = written
+    [(files, contents, zip_existed)] = summary["published"]  # once
+    assert [f["name"] for f in files] == ["scene.glb", "report.json"] and not zip_existed
+    final = {f["name"]: f for f in summary["files"]}
+    for entry in files:  # the very files the job ends with, not a draft of them
+        assert entry == final[entry["name"]]
+        assert contents[entry["name"]] == (out / entry["name"]).read_bytes()
 
 
 def test_summary_lists_every_file_with_size_and_type(written):

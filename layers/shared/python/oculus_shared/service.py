@@ -268,7 +268,22 @@ def _read_progress(b: Backend, job: Job) -> dict[str, Any] | None:
         percent = max(0.0, min(100.0, float(doc.get("percent", 0))))
     except (TypeError, ValueError):
         return None
-    return {"stage": doc["stage"], "percent": percent}
+    return {"stage": doc["stage"], "percent": percent, "files": _early_files(doc.get("files"), job)}
+
+
+def _early_files(files: object, job: Job) -> list[dict[str, Any]]:
+    """The result files the engine published before the end (the 3D viewer's): each an object
+    stored exactly at its name under this job's results prefix; anything else is left out."""
+    prefix = keys.results_prefix(job.owner, job.job_id)
+    if not isinstance(files, list):
+        return []
+    return [
+        {"name": f["name"], "key": f["key"], "size": f.get("size"), "contentType": f.get("contentType")}
+        for f in files
+        if isinstance(f, dict) and isinstance(f.get("name"), str) and isinstance(f.get("key"), str)
+        and f["key"] == prefix + f["name"] and keys.is_under(f["key"], prefix)
+        and isinstance(f.get("size"), int) and isinstance(f.get("contentType"), str)
+    ]
 
 
 def job_view(b: Backend, owner: str, job_id: str) -> JobView:
@@ -283,6 +298,7 @@ def job_view(b: Backend, owner: str, job_id: str) -> JobView:
                     job = b.jobs.get_owned(owner, job_id)
             if job.status is JobStatus.PROCESSING:
                 job.stage, job.progress = progress["stage"], progress["percent"]
+                job.files = progress["files"]  # shown, not stored: the 3D viewer may open them
         elif job.status is JobStatus.QUEUED and _endpoint_scaled_to_zero(b):
             job.stage = "waking_gpu"  # shown, not stored: the backlog alarm is starting an instance
     return job.public_view()
@@ -306,7 +322,10 @@ def list_jobs(b: Backend, owner: str, limit: int, cursor: str | None, status: st
 
 def file_url(b: Backend, owner: str, job_id: str, name: str) -> str:
     job = b.jobs.get_owned(owner, job_id)
-    entry = next((f for f in job.files if f.get("name") == name), None)
+    files = job.files
+    if job.status in ACTIVE_STATES:  # a running job's files published so far (job_view)
+        files = (_read_progress(b, job) or {}).get("files", [])
+    entry = next((f for f in files if f.get("name") == name), None)
     prefix = keys.results_prefix(owner, job_id)
     if entry is None or not keys.is_under(str(entry.get("key", "")), prefix):
         raise NotFound("the job has no such file", code="file_not_found")
