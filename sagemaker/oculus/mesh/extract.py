@@ -54,8 +54,8 @@ from .model import StructureMesh
 from .smooth import (
     MIN_TRIANGLES,
     TAUBIN_ITERATIONS,
-    Decimation,
     compact,
+    decimate,
     taubin_smooth,
     vertex_normals,
 )
@@ -413,7 +413,6 @@ def _decimate_within(world, faces, rungs, parts, deviation, tolerance):
     the first closed rung. Only that rung is checked for faulty faces, then finer ones in turn.
     """
     rungs = [r for r in rungs if r < len(faces)]
-    decimate = Decimation(world, faces)
     kept: list = []  # the undecimated surface, fitted, and its deviation: made when first needed
 
     def undecimated():
@@ -427,7 +426,7 @@ def _decimate_within(world, faces, rungs, parts, deviation, tolerance):
         return tolerance is None or worst <= tolerance or worst <= undecimated()[1]
 
     def attempt(rung):
-        before, triangles = parts.restore_missing(*decimate(rung), world, faces)
+        before, triangles = parts.restore_missing(*decimate(world, faces, rung), world, faces)
         if not is_closed_manifold(triangles):
             return None
         points = parts.fit(before, triangles)

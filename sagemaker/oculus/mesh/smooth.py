@@ -45,45 +45,17 @@ def taubin_smooth(vertices: np.ndarray, faces: np.ndarray, iterations: int = TAU
 
 def decimate(vertices: np.ndarray, faces: np.ndarray, target_triangles: int) -> tuple[np.ndarray, np.ndarray]:
     """Quadric-error decimation (fast-simplification) down to about ``target_triangles``."""
-    return Decimation(vertices, faces)(target_triangles)
+    import fast_simplification
 
-
-class Decimation:
-    """Quadric-error decimation of one mesh to several triangle counts, as a search for the
-    coarsest acceptable one asks for them.
-
-    fast-simplification records its edge collapses in order; a finer count than the coarsest
-    decimated so far replays a prefix of them (``replay_simplification``: the same collapses and
-    optimal vertex positions, a third of the cost, since the quadrics' search is not repeated).
-    A coarser count runs the decimator again. On example_ct's body surface (246 k triangles)
-    a run costs ~0.4 s and a replay ~0.14 s.
-    """
-
-    def __init__(self, vertices: np.ndarray, faces: np.ndarray):
-        self.vertices = np.ascontiguousarray(vertices, dtype=np.float64)
-        self.faces = np.ascontiguousarray(faces, dtype=np.int32)
-        self._collapses: np.ndarray | None = None
-        self._coarsest: tuple[int, np.ndarray, np.ndarray] | None = None  # (count, points, triangles)
-
-    def __call__(self, target_triangles: int) -> tuple[np.ndarray, np.ndarray]:
-        import fast_simplification
-
-        target = max(int(target_triangles), 4)
-        if target >= len(self.faces):
-            return self.vertices, self.faces.astype(np.int64)
-        if self._coarsest is not None and target == self._coarsest[0]:
-            points, triangles = self._coarsest[1:]
-        elif self._coarsest is not None and target > self._coarsest[0]:
-            assert self._collapses is not None
-            # a collapse inside a closed surface removes two triangles
-            done = min((len(self.faces) - target) // 2, len(self._collapses))
-            points, triangles, _ = fast_simplification.replay_simplification(
-                self.vertices, self.faces, np.ascontiguousarray(self._collapses[:done]))
-        else:
-            points, triangles, self._collapses = fast_simplification.simplify(
-                self.vertices, self.faces, target_count=target, return_collapses=True)
-            self._coarsest = (target, points, triangles)
-        return compact(*_without_doubled_faces(points, np.asarray(triangles, dtype=np.int64)))
+    target = max(int(target_triangles), 4)
+    if target >= len(faces):
+        return vertices, faces
+    points, triangles = fast_simplification.simplify(
+        np.ascontiguousarray(vertices, dtype=np.float64),
+        np.ascontiguousarray(faces, dtype=np.int32),
+        target_count=target,
+    )
+    return compact(*_without_doubled_faces(points, triangles.astype(np.int64)))
 
 
 def _without_doubled_faces(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

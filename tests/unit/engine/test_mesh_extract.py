@@ -206,23 +206,3 @@ def test_present_labels_reads_either_memory_order_without_sorting():
     odd = labels[:3, :5, :7]  # slabs of an odd number of voxels: not read in pairs
     assert present_labels(np.ascontiguousarray(odd)) == present_labels(np.asfortranarray(odd)) == [9]
 
-
-def test_decimation_replays_finer_counts_from_one_run_and_reruns_for_coarser_ones():
-    from skimage.measure import marching_cubes
-
-    from oculus.mesh.smooth import Decimation
-
-    grid = np.indices((40, 40, 40)) - 19.5
-    ball = ((grid**2).sum(axis=0) < 15.0**2).astype(np.float32)
-    points, faces, _, _ = marching_cubes(np.pad(ball, 1), 0.5)
-    faces = faces[:, ::-1]  # skimage winds inward for this field: outward, as the engine's surfaces
-    full, _ = solid_volume_and_centroid(points, faces)
-    decimate = Decimation(points, faces)
-    for target in (400, 1600, 800, 300):  # a run, two replays (finer), a run again (coarser)
-        vertices, triangles = decimate(target)
-        assert abs(len(triangles) - target) <= 4
-        assert directed_edges_balanced(triangles)
-        volume, _ = solid_volume_and_centroid(vertices, triangles)
-        assert abs(volume - full) < 0.03 * full
-    again = Decimation(points, faces)(400)
-    assert np.array_equal(Decimation(points, faces)(400)[1], again[1])  # deterministic
