@@ -41,6 +41,11 @@ export function mockBackend({ structures = [...bodyLikeStructures(12), ...lungs(
 
   // A file named *failonce* fails the first time it is processed (to test Retry).
   const failedOnce = new Set();
+  // A file named *early* publishes its 3D scene at 80 % and holds there for EARLY_HOLD_POLLS list
+  // polls before it completes, as the engine publishes the viewer's files before the job ends.
+  const EARLY_HOLD_POLLS = 24;
+  const earlyFiles = segFiles.filter((f) => ['scene.glb', 'report.json'].includes(f.name));
+  const early = (job) => /early/.test(job.input?.filename ?? '');
 
   function advance(job) {
     if (job.status === 'processing' && /failonce/.test(job.input.filename) && !failedOnce.has(job.input.filename)) {
@@ -51,6 +56,7 @@ export function mockBackend({ structures = [...bodyLikeStructures(12), ...lungs(
     // each poll moves an active job one step, so the UI shows every stage
     if (job.status === 'queued') Object.assign(job, { status: 'processing', stage: 'segmenting', progress: 30 });
     else if (job.status === 'processing' && job.progress < 80) Object.assign(job, { stage: 'meshing', progress: 80 });
+    else if (job.status === 'processing' && early(job) && (job.held = (job.held ?? 0) + 1) < EARLY_HOLD_POLLS) Object.assign(job, { stage: 'exporting', progress: 88 });
     else if (job.status === 'processing') {
       job.status = 'completed';
       job.stage = 'done';
@@ -117,7 +123,11 @@ export function mockBackend({ structures = [...bodyLikeStructures(12), ...lungs(
     }
     m = api.match(/^\/jobs\/(\w+)$/);
     if (m && req.method() === 'DELETE') return jobs.delete(m[1]), ok({ jobId: m[1], deleted: true });
-    if (m) return ok({ job: jobs.get(m[1]) });
+    if (m) {
+      // one job's own view lists what a running job has published (the list shows only what is stored)
+      const job = jobs.get(m[1]);
+      return ok({ job: job && job.status === 'processing' && early(job) && job.progress >= 88 ? { ...job, files: earlyFiles } : job });
+    }
     m = api.match(/^\/files\/(\w+)\/(.+)$/);
     if (m) return ok({ url: `${base}/mocks3/results/${m[2]}`, expiresIn: 300 });
     if (api === '/capabilities') return ok(capabilities);

@@ -1,7 +1,10 @@
 // The app built for production (`vite preview`, strict CSP) against a mocked API.
 import { mockBackend } from './mock-api.mjs';
+import { copyFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { CT, brainImage, checkClassification, explore, signIn, uploadAndStart, waitForCompletion } from './flows.mjs';
-import { shot } from './harness.mjs';
+import { shot, waitForRenderedScene } from './harness.mjs';
 import { dialogsRetryAndLinks, orientationAndSelection, phoneLayout } from './viewer-flows.mjs';
 import { taskPickerBothWays } from './engine-flows.mjs';
 
@@ -32,6 +35,23 @@ export const tests = {
     await page.keyboard.press('?');
     await page.getByRole('dialog', { name: 'Keyboard shortcuts' }).waitFor();
     await shot(page, 'mock-ct-07-help');
+  },
+
+  'opens the 3D scene while the job finishes, then offers the downloads': async (page, base) => {
+    await signIn(page, base, 'clinician@example.org', 'pw', 'mock-early');
+    const file = join(mkdtempSync(join(tmpdir(), 'oculus-e2e-')), 'early_ct.nii.gz');
+    copyFileSync(CT, file);
+    await uploadAndStart(page, file, 'mock-early');
+    const finishing = page.getByTestId('finishing');
+    await finishing.waitFor({ timeout: 30_000 });
+    await waitForRenderedScene(page, 30_000); // drawn from the published GLB
+    const status = await page.getByTestId('job-status').textContent();
+    if (status === 'Completed' || !(await finishing.isVisible())) throw new Error(`the scene was drawn only once the job ended (${status})`);
+    await shot(page, 'mock-early-01-finishing');
+    await waitForCompletion(page, 60_000);
+    await page.getByRole('button', { name: 'Download ZIP (everything)' }).waitFor();
+    await finishing.waitFor({ state: 'detached' });
+    await waitForRenderedScene(page, 10_000); // the same scene stays
   },
 
   'classifies a brain MRI image': async (page, base) => {
