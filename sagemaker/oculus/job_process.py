@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import EngineCrashedError, JobTimeoutError, OculusError
+from .progress import Viewable
 
 log = logging.getLogger("oculus.job")
 
@@ -59,7 +60,7 @@ def job_memory_limit_bytes() -> int:
 
 def run_job_process(task: str, source: Path, out_dir: Path, options: Mapping[str, Any], *,
                     work_dir: Path, progress: Callable[[str, float], None],
-                    viewable: Callable[[list[dict]], None] | None = None,
+                    viewable: Viewable | None = None,
                     timeout_s: float | None = None, memory_limit: int | None = None) -> dict:
     """Run ``tasks.run_task`` in a child (the warm spare, if one waits: ``keep_spare_warm``);
     its summary, or its error re-raised here. ``viewable``: ``JobContext.viewable``, called here

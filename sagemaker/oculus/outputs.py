@@ -18,7 +18,6 @@ still being written.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -26,7 +25,7 @@ from threadpoolctl import threadpool_limits
 
 from .errors import InputError
 from .mesh.extract import extract_meshes
-from .progress import Progress, no_progress
+from .progress import Progress, Viewable, no_progress
 from .report import build_report, mesh_statistics
 from .result_zip import zip_member
 from .results import VIEWER_FILES, VOLUME_RESULTS, ResultFile, VolumeInputs, file_entry
@@ -45,7 +44,7 @@ def write_outputs(
     reduction_percent: int | None = None,
     stl: bool = False,
     progress: Progress = no_progress,
-    viewable: Callable[[list[dict]], None] | None = None,
+    viewable: Viewable | None = None,
 ) -> dict:
     """Write every result file into ``out_dir``; return ``{"files", "result", "timings"}``.
 

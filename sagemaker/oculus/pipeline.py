@@ -8,15 +8,11 @@ progress stages: uploading and ``done`` belong to whoever runs the job.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from . import __version__
 from .options import ProcessOptions
-from .progress import Progress, no_progress, scaled
-
-#: called with the entries of the files the 3D viewer opens, once written (``write_outputs``)
-Viewable = Callable[[list[dict]], None]
+from .progress import Progress, Viewable, no_progress, scaled
 
 # the progress stages of a volume job, in order (the server adds the last two)
 TOTALSEG_STAGES = ("loading", "segmenting", "meshing", "exporting", "packaging", "done")

@@ -10,6 +10,11 @@ class Progress(Protocol):
     def __call__(self, stage: str, percent: float) -> None: ...
 
 
+#: Called with the file entries (name, size, contentType) of the files the 3D viewer opens, once
+#: they are written, before the job's other files (``outputs.write_outputs``).
+Viewable = Callable[[list[dict]], None]
+
+
 def no_progress(stage: str, percent: float) -> None:
     """Progress sink that ignores everything."""
 

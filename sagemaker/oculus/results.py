@@ -71,7 +71,7 @@ class ResultFile:
     needs: Needs = "meshes"
     in_zip: bool = True
     shown: bool = False  # the web app shows or offers it
-    # what the 3D viewer opens: published as soon as written, before the job ends (``VIEWER``)
+    # what the 3D viewer opens: published as soon as written, before the job ends (``VIEWER_FILES``)
     opens_viewer: bool = False
     when: Callable[[Any], bool] = lambda _inputs: True
 

@@ -158,8 +158,11 @@ def run_job(manifest: object) -> tuple[int, dict]:
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     try:
-        put_json(output.child("progress.json"), {"jobId": job_id, "stage": "failed", "percent": 100, "error": body["error"]})
         delete_objects(output.bucket, [entry["key"] for entry in early.values()])  # no partial results
+    except Exception:  # noqa: BLE001
+        log.warning("job %s: removing the files published early failed", job_id, exc_info=True)
+    try:
+        put_json(output.child("progress.json"), {"jobId": job_id, "stage": "failed", "percent": 100, "error": body["error"]})
     except Exception:  # noqa: BLE001
         log.warning("job %s: recording the failure failed", job_id, exc_info=True)
     return status, body

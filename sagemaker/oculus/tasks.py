@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .progress import Progress, no_progress
+from .progress import Progress, Viewable, no_progress
 
 
 @dataclass(frozen=True)
@@ -28,8 +28,7 @@ class JobContext:
     reference_scan: Path | None = None  # mesh: the scan the label map belongs to
     # classify: the loaded model of a version (None: the default); default: the shipped registry
     classifier: Callable[[str | None], Any] | None = None
-    # volume jobs: the entries of the files the 3D viewer opens, as soon as they are written
-    viewable: Callable[[list[dict]], None] | None = None
+    viewable: Viewable | None = None  # volume jobs: the 3D viewer's files, once written
 
 
 Handler = Callable[[Path, Path, Mapping[str, Any], JobContext], dict]

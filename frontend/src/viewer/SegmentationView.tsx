@@ -18,9 +18,10 @@ const importScene3D = () => import('./Scene3D');
 type Scene3DView = Awaited<ReturnType<typeof importScene3D>>['default'];
 
 /**
- * The 3D viewer's component once its code is loaded (null before). It is shown while the scene
- * is still being fetched, so creating the canvas and its lighting (shader compiles: a few hundred
- * ms in software WebGL) overlaps the download.
+ * The 3D viewer's component once its code is loaded (null before). Not a lazy component: that
+ * suspended once more when shown, and React holds a revealed Suspense boundary back for up to
+ * 300 ms. It is shown while the scene is still being fetched, so creating the canvas and its
+ * lighting overlaps the download.
  */
 function useScene3DView(): Scene3DView | null {
   const [view, setView] = useState<{ View: Scene3DView } | null>(null);
@@ -43,7 +44,7 @@ export function preloadViewer(): void {
 }
 const SliceViewer = lazy(() => import('../slices/SliceViewer'));
 
-type LoadState = { status: 'loading' } | { status: 'error'; message: string } | { status: 'ready'; scene: LoadedScene; report: SceneReport | null; format: string; View: Scene3DView };
+type LoadState = { status: 'loading' } | { status: 'error'; message: string } | { status: 'ready'; scene: LoadedScene; report: SceneReport | null; format: string };
 /** How loading one job's scene ended. */
 type Loaded = Exclude<LoadState, { status: 'loading' }> & { jobId: string };
 
@@ -54,10 +55,6 @@ export async function loadSegmentation(api: ApiClient, job: Job, signal?: AbortS
   const reportP = has('report.json') ? api.fileJson<SceneReport>(job.jobId, 'report.json', signal).catch(() => null) : Promise.resolve(null);
   const glbP = has('scene.glb') ? api.fileBlob(job.jobId, 'scene.glb', signal).then((b) => b.arrayBuffer()) : null;
   glbP?.catch(() => {}); // awaited below; never an unhandled rejection while the loader code loads
-  // The viewer's code comes with the scene, not after it: a lazy component would suspend once
-  // more when shown, and React holds a revealed Suspense boundary back for up to 300 ms.
-  const viewP = importScene3D();
-  viewP.catch(() => {});
   const { parseGlb, parseObj, prepareScene } = await import('./loadScene');
   let object;
   let format = 'GLB';
@@ -76,8 +73,7 @@ export async function loadSegmentation(api: ApiClient, job: Job, signal?: AbortS
   }
   const report = await reportP;
   const scene = prepareScene(object, report?.structures?.map((s) => s.name) ?? job.result?.structureNames ?? []);
-  const { default: View } = await viewP;
-  return { scene, report, format, View };
+  return { scene, report, format };
 }
 
 export function SegmentationView({ job }: { job: Job }) {
@@ -97,13 +93,13 @@ export function SegmentationView({ job }: { job: Job }) {
     const ctrl = new AbortController();
     performance.mark('oculus:open-job');
     loadThisJob(ctrl.signal)
-      .then(({ scene, report, format, View }) => {
+      .then(({ scene, report, format }) => {
         const fromReport = report?.structures ? structuresFromReport(report.structures) : [];
         const known = new Set(fromReport.map((s) => s.name));
         // Meshes the report does not describe still get a row (grey, no volume).
         const extra = [...scene.meshes.keys()].filter((n) => !known.has(n)).map((n, i) => ({ name: n, label: -1 - i, system: 'other', volumeMl: null, color: '#' + (scene.meshes.get(n)![0].material as unknown as { color: { getHexString(): string } }).color.getHexString(), centroid: null }));
         load([...fromReport.filter((s) => scene.meshes.has(s.name)), ...extra]);
-        setLoaded({ jobId, status: 'ready', scene, report, format, View });
+        setLoaded({ jobId, status: 'ready', scene, report, format });
       })
       .catch((e) => {
         if ((e as Error).name !== 'AbortError') setLoaded({ jobId, status: 'error', message: (e as Error).message });
