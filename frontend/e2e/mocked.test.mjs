@@ -47,6 +47,8 @@ export const tests = {
     await waitForRenderedScene(page, 30_000); // drawn from the published GLB
     const status = await page.getByTestId('job-status').textContent();
     if (status === 'Completed' || !(await finishing.isVisible())) throw new Error(`the scene was drawn only once the job ended (${status})`);
+    // headless Chromium draws with SwiftShader: the viewer says its lighting is simplified
+    await page.getByTestId('software-rendering').filter({ hasText: 'No GPU: simplified lighting' }).waitFor();
     await shot(page, 'mock-early-01-finishing');
     await waitForCompletion(page, 60_000);
     await page.getByRole('button', { name: 'Download ZIP (everything)' }).waitFor();

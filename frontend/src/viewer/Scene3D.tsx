@@ -62,6 +62,11 @@ export default function Scene3D({ scene, screenshotName }: Props) {
       </Canvas>
       <OrientationCube />
       <ScaleBar />
+      {renderQuality().shading === 'lambert' && (
+        <span className="pointer-events-none absolute bottom-2 left-2 text-[11px] text-slate-400" data-testid="software-rendering" title="This browser draws without a GPU: no environment light, no smoothing of edges, simpler shading. The meshes are the same.">
+          No GPU: simplified lighting
+        </span>
+      )}
     </div>
   );
 }
