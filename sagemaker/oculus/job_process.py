@@ -265,6 +265,72 @@ def _kill_group(child) -> None:
         pass
 
 
+#: A spare's imports run at this niceness (the lowest priority).
+PRELOAD_NICENESS = 19
+
+
+def _preload_quietly(jobs=None) -> None:
+    """``tasks.preload`` on a thread of the lowest CPU priority (Linux niceness is per thread).
+
+    A spare starts when a job ends, just when the user's browser draws the scene that job
+    published; on a laptop running everything, its ~3 s of imports (torch) took the cores that
+    drawing needed. At the lowest priority it takes only idle time; the job itself then runs on
+    this (main) thread, and its workers, at the server's own priority. A job that arrives
+    before the imports are done puts them back to normal priority where the OS allows it
+    (``jobs``: the spare's job pipe, only looked at, not read).
+    """
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        _set_thread_niceness(threading.get_native_id(), PRELOAD_NICENESS)
+        try:
+            from .tasks import preload as preload_tasks
+
+            preload_tasks()
+        except BaseException as exc:  # noqa: BLE001 - raised again on the main thread
+            failed.append(exc)
+
+    thread = threading.Thread(target=run, name="oculus-preload")
+    thread.start()
+    while thread.is_alive():
+        if jobs is not None and jobs.poll(0.1):  # a job (or EOF) waits: the imports are its own now
+            _set_thread_niceness(thread.native_id, os.getpriority(os.PRIO_PROCESS, 0))
+            break
+    thread.join()
+    if failed:
+        raise failed[0]
+
+
+#: Once a job's 3D scene is out, the rest of its files are written at this niceness.
+AFTER_VIEWABLE_NICENESS = 10
+
+
+def _yield_to_the_viewer() -> None:
+    """Every thread of this one-job process at ``AFTER_VIEWABLE_NICENESS`` (never raised).
+
+    The scene the job just published is what its user waits for, and on a laptop running
+    everything that browser draws it on the same cores; the OBJ, preview and ZIP still being
+    written can wait for idle time. Alone on a machine (SageMaker) nothing changes.
+    """
+    try:
+        threads = [int(name) for name in os.listdir("/proc/self/task")]
+    except OSError:  # not Linux
+        return
+    for thread_id in threads:
+        try:
+            current = os.getpriority(os.PRIO_PROCESS, thread_id)
+        except OSError:  # ended meanwhile
+            continue
+        _set_thread_niceness(thread_id, max(current, AFTER_VIEWABLE_NICENESS))
+
+
+def _set_thread_niceness(thread_id: int, niceness: int) -> None:
+    try:
+        os.setpriority(os.PRIO_PROCESS, thread_id, niceness)
+    except (OSError, AttributeError):  # not Linux, or raising priority needs privileges
+        pass
+
+
 def _child_main(jobs, sender, memory_limit: int, preload: bool) -> None:
     os.setsid()  # a group of its own, so a kill reaches the workers it starts
     _die_with_parent()
@@ -272,9 +338,7 @@ def _child_main(jobs, sender, memory_limit: int, preload: bool) -> None:
         resource.setrlimit(resource.RLIMIT_DATA, (memory_limit, memory_limit))
     if preload:
         try:
-            from .tasks import preload as preload_tasks
-
-            preload_tasks()
+            _preload_quietly(jobs)
         except BaseException:  # noqa: BLE001 - half-imported modules must not meet a job
             log.warning("preloading the job's modules failed; jobs start cold:\n%s", traceback.format_exc())
             os._exit(PRELOAD_FAILED)
@@ -289,6 +353,7 @@ def _child_main(jobs, sender, memory_limit: int, preload: bool) -> None:
 
     def viewable(files: list[dict]) -> None:
         sender.send(("viewable", files))
+        _yield_to_the_viewer()
 
     try:
         context = JobContext(progress=progress, work_dir=Path(work_dir), viewable=viewable)

@@ -1,7 +1,8 @@
 import { act, fireEvent, screen, waitFor } from '@testing-library/react';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import type { ApiClient } from '../api/client';
 import type { Job } from '../api/types';
-import { pollDelay, useJobs } from '../state/jobs';
+import { LIST_WHILE_WATCHING_MS, pollDelay, useJobs } from '../state/jobs';
 import { json } from '../test/helpers';
 import { renderWithServices } from '../test/render';
 import { JobsList } from './JobsList';
@@ -103,5 +104,44 @@ describe('a running job whose 3D scene is published early', () => {
     renderWithServices(<JobView job={withoutScene} />, () => json({}));
     expect(screen.getByRole('progressbar', { name: 'Job progress' })).toBeInTheDocument();
     expect(screen.queryByTestId('finishing')).not.toBeInTheDocument();
+  });
+});
+
+describe('polling while a job is watched', () => {
+  it('fetches the watched job each poll and the whole list only every few seconds, and at once when the job ends', async () => {
+    const running: Job = { jobId: 'w', status: 'processing', stage: 'meshing', progress: 62, task: 'totalseg', input: { filename: 'ct.nii.gz' }, createdAt: '2026-01-04T00:00:00Z' };
+    let detail: Job = running;
+    let listed: Job = running;
+    const calls = { list: 0, job: 0 };
+    const api = {
+      listJobs: async () => { calls.list += 1; return { jobs: [listed, jobs[1]], nextCursor: null }; },
+      getJob: async () => { calls.job += 1; return detail; },
+    } as unknown as ApiClient;
+    let now = 1_000_000;
+    const clock = vi.spyOn(Date, 'now').mockImplementation(() => now);
+    try {
+      await useJobs.getState().refresh(api); // nothing selected yet: the list
+      act(() => useJobs.getState().select('w'));
+      for (const stage of ['meshing', 'exporting', 'exporting']) {
+        now += 300;
+        detail = { ...detail, stage, progress: detail.progress! + 10 };
+        await useJobs.getState().refresh(api);
+        expect(useJobs.getState().jobs.find((j) => j.jobId === 'w')).toMatchObject({ stage, progress: detail.progress });
+      }
+      expect(calls).toEqual({ list: 1, job: 3 });
+      now += LIST_WHILE_WATCHING_MS; // a while since the list: the list too
+      await useJobs.getState().refresh(api);
+      expect(calls).toEqual({ list: 2, job: 4 });
+      // the job ends between two list fetches: the list is fetched at once, as stored
+      now += 300;
+      detail = { ...running, status: 'completed', stage: 'done', progress: 100 };
+      listed = detail;
+      await useJobs.getState().refresh(api);
+      expect(calls.list).toBe(3);
+      expect(useJobs.getState().jobs.find((j) => j.jobId === 'w')).toMatchObject({ status: 'completed' });
+      expect(useJobs.getState().jobs).toHaveLength(2);
+    } finally {
+      clock.mockRestore();
+    }
   });
 });

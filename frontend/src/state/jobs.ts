@@ -4,6 +4,8 @@ import type { ApiClient } from '../api/client';
 import { isTerminal, type Job } from '../api/types';
 
 export const PAGE_SIZE = 20;
+/** While the selected job runs, the whole list is fetched at most this often (its own view each poll). */
+export const LIST_WHILE_WATCHING_MS = 2000;
 
 export interface JobsState {
   jobs: Job[];
@@ -11,6 +13,8 @@ export interface JobsState {
   loading: boolean;
   error: string | null;
   selectedId: string | null;
+  /** When the first page was last requested (ms since the epoch; 0: never). */
+  listedAt: number;
   /** Object URLs of images uploaded in this tab, to show beside their classification. */
   localImages: Record<string, string>;
   select: (id: string | null) => void;
@@ -30,6 +34,7 @@ export const useJobs = create<JobsState>((set, get) => ({
   loading: false,
   error: null,
   selectedId: null,
+  listedAt: 0,
   localImages: {},
   select: (selectedId) => set({ selectedId }),
   upsert: (job) =>
@@ -45,8 +50,23 @@ export const useJobs = create<JobsState>((set, get) => ({
       // Refresh the first page; keep older pages already loaded (their jobs rarely change).
       // The list holds what is stored; the selected running job is also fetched on its own,
       // which adds the engine's live stage and the files it has published so far (the 3D scene).
-      const { jobs: before, selectedId } = get();
+      // While that job is watched, the list is fetched only every LIST_WHILE_WATCHING_MS: on a
+      // laptop running everything, each list request took CPU from the engine meshing that job.
+      const { jobs: before, selectedId, listedAt } = get();
       const running = before.find((j) => j.jobId === selectedId && !isTerminal(j.status));
+      if (running && Date.now() - listedAt < LIST_WHILE_WATCHING_MS) {
+        const detail = await api.getJob(running.jobId).catch(() => null);
+        if (!detail || !isTerminal(detail.status)) {
+          set((s) => ({
+            jobs: detail ? s.jobs.map((j) => (j.jobId === detail.jobId ? withLiveView(j, detail, j) : j)) : s.jobs,
+            error: null,
+            loading: false,
+          }));
+          return;
+        }
+        // the job has ended: the list says so as stored, with everything else that changed
+      }
+      const listStarted = Date.now();
       const [page, detail] = await Promise.all([api.listJobs({ limit: PAGE_SIZE }), running ? api.getJob(running.jobId).catch(() => null) : null]);
       set((s) => {
         const fresh = new Map(page.jobs.map((j) => [j.jobId, j]));
@@ -56,6 +76,7 @@ export const useJobs = create<JobsState>((set, get) => ({
         return {
           jobs: [...listed, ...kept].filter((j) => j.status !== 'deleted').sort(byNewest),
           nextCursor: kept.length ? s.nextCursor : page.nextCursor,
+          listedAt: listStarted,
           error: null,
           loading: false,
         };
@@ -79,7 +100,7 @@ export const useJobs = create<JobsState>((set, get) => ({
     }
   },
   rememberImage: (id, url) => set((s) => ({ localImages: { ...s.localImages, [id]: url } })),
-  reset: () => set({ jobs: [], nextCursor: null, selectedId: null, error: null }),
+  reset: () => set({ jobs: [], nextCursor: null, selectedId: null, listedAt: 0, error: null }),
 }));
 
 /**

@@ -3,7 +3,7 @@
 import { addAfterEffect, Canvas, useFrame, useThree, type ThreeEvent } from '@react-three/fiber';
 import { OrbitControls } from '@react-three/drei';
 import { useEffect, useMemo, useRef, type RefObject } from 'react';
-import { Box3, Color, DoubleSide, Plane, PMREMGenerator, Raycaster, Vector2, Vector3, type Camera, type Mesh, type MeshLambertMaterial, type MeshStandardMaterial, type PerspectiveCamera, type Scene, type WebGLRenderer } from 'three';
+import { Box3, Color, DoubleSide, FrontSide, Plane, PMREMGenerator, Raycaster, Vector2, Vector3, type Camera, type Mesh, type MeshLambertMaterial, type MeshStandardMaterial, type PerspectiveCamera, type Scene, type WebGLRenderer } from 'three';
 import { RoomEnvironment } from 'three/examples/jsm/environments/RoomEnvironment.js';
 import type { OrbitControls as OrbitControlsImpl } from 'three-stdlib';
 import { CLIP_AXES, FACE_LABELS, STANDARD_VIEWS, cubeTransform, niceScaleMm, rasToThree, type StandardView } from '../lib/ras';
@@ -203,7 +203,7 @@ function SlicePlanes({ bounds }: { bounds: Box3 }) {
 type Look = { hidden: Record<string, boolean>; opacity: Record<string, number>; selected: string | null; dimOthers: boolean; clipPlane: Plane | null };
 
 /** Each structure's visibility, opacity, highlight and clipping as the viewer state says. */
-function showStructures(scene: LoadedScene, { hidden, opacity, selected, dimOthers, clipPlane }: Look) {
+export function showStructures(scene: LoadedScene, { hidden, opacity, selected, dimOthers, clipPlane }: Look) {
   for (const [name, meshes] of scene.meshes) {
     const own = opacity[name] ?? 1;
     const op = dimOthers && selected && name !== selected ? Math.min(own, DIMMED_OPACITY) : own;
@@ -216,6 +216,7 @@ function showStructures(scene: LoadedScene, { hidden, opacity, selected, dimOthe
       mat.emissive.copy(name === selected ? SELECTED_GLOW : NO_EMISSIVE);
       mat.emissiveIntensity = name === selected ? SELECTED_GLOW_INTENSITY : 1;
       mat.clippingPlanes = clipPlane ? [clipPlane] : null;
+      mat.side = clipPlane ? DoubleSide : FrontSide; // a clipped mesh shows its inside instead of vanishing
       mat.needsUpdate = true;
       m.renderOrder = op < 1 ? 1 : 0;
     }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { BoxGeometry, Group, Mesh, MeshBasicMaterial } from 'three';
+import { BoxGeometry, DoubleSide, FrontSide, Group, Mesh, MeshBasicMaterial, Plane, Vector3, type MeshLambertMaterial } from 'three';
 import { parseObj, prepareScene } from './loadScene';
+import { showStructures } from './Scene3D';
 
 const OBJ = `mtllib scene.mtl
 o liver
@@ -51,5 +52,22 @@ describe('prepareScene', () => {
     root.add(node);
     const s = prepareScene(root, ['kidney_left']);
     expect(s.meshes.get('kidney_left')).toHaveLength(2);
+  });
+});
+
+describe('faces drawn', () => {
+  const look = { hidden: {}, opacity: { liver: 0.25 }, selected: null, dimOthers: false, clipPlane: null };
+
+  it('culls the back faces of the closed meshes, transparent ones too, and draws both sides while clipped', () => {
+    const s = prepareScene(parseObj(OBJ, MTL), ['liver', 'spleen']);
+    const side = (name: string) => (s.meshes.get(name)![0].material as MeshLambertMaterial).side;
+    expect([side('liver'), side('spleen')]).toEqual([FrontSide, FrontSide]);
+    showStructures(s, look);
+    expect([side('liver'), side('spleen')]).toEqual([FrontSide, FrontSide]);
+    expect((s.meshes.get('liver')![0].material as MeshLambertMaterial).transparent).toBe(true);
+    showStructures(s, { ...look, clipPlane: new Plane(new Vector3(0, 1, 0), 0) });
+    expect([side('liver'), side('spleen')]).toEqual([DoubleSide, DoubleSide]);
+    showStructures(s, look);
+    expect([side('liver'), side('spleen')]).toEqual([FrontSide, FrontSide]);
   });
 });

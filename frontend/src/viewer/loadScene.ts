@@ -1,6 +1,6 @@
 // Turn scene.glb (or scene.obj + scene.mtl) into a three.js group in three.js world coordinates,
 // with one mesh per structure and materials the viewer may change.
-import { Box3, Color, DoubleSide, Group, Mesh, MeshLambertMaterial, MeshStandardMaterial, type Material, type Object3D } from 'three';
+import { Box3, Color, FrontSide, Group, Mesh, MeshLambertMaterial, MeshStandardMaterial, type Material, type Object3D } from 'three';
 import { renderQuality, type RenderQuality } from './renderQuality';
 import { GLTFLoader } from 'three/examples/jsm/loaders/GLTFLoader.js';
 import { DRACOLoader } from 'three/examples/jsm/loaders/DRACOLoader.js';
@@ -88,6 +88,8 @@ function structureNameOf(mesh: Object3D, known: Map<string, string>): string {
 function materialFrom(m: Material | Material[], quality: RenderQuality): MeshStandardMaterial | MeshLambertMaterial {
   const src = (Array.isArray(m) ? m[0] : m) as Material & { color?: Color };
   const color = src?.color ? src.color.clone() : new Color(0xb0b0b0);
-  const side = DoubleSide; // clipped meshes show their inside instead of vanishing
+  // the engine's meshes are closed and wound outward: their back faces never show, and culling
+  // them halves what a frame draws (3D Slicer's default too); while clipped, Scene3D draws both
+  const side = FrontSide;
   return quality.shading === 'lambert' ? new MeshLambertMaterial({ color, side }) : new MeshStandardMaterial({ color, roughness: 0.55, metalness: 0.0, side });
 }

@@ -192,22 +192,23 @@ def _pairs_between_pieces(triangles: np.ndarray, face_piece: np.ndarray,
     level = np.ceil(np.log2(np.maximum(radius / typical, 1.0))).astype(np.int64)
     groups = [group for group in (np.flatnonzero(level == g) for g in range(int(level.max(initial=0)) + 1)) if len(group)]
     trees = [(group, cKDTree(centre[group]), float(radius[group].max())) for group in groups]
-    found = [np.zeros((0, 2), np.int64)]
+    firsts, seconds = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
     for query in (group[searched[group]] for group in groups):
         if len(query) == 0:
             continue
         query_tree, query_reach = cKDTree(centre[query]), float(radius[query].max())
         for group, tree, reach in trees:
             near = query_tree.sparse_distance_matrix(tree, query_reach + reach, output_type="ndarray")
-            found.append(np.stack([query[near["i"]], group[near["j"]]], axis=1))
-    pairs = np.concatenate(found)
-    first, second = pairs[:, 0], pairs[:, 1]
-    keep = face_piece[first] != face_piece[second]
-    first, second = first[keep], second[keep]
-    keep = np.linalg.norm(centre[first] - centre[second], axis=1) <= radius[first] + radius[second]
-    # a pair of two searched faces is found from both ends: test it once
-    ordered = np.unique(np.sort(np.stack([first[keep], second[keep]], axis=1), axis=1), axis=0)
-    return ordered[:, 0], ordered[:, 1]
+            first, second = query[near["i"]], group[near["j"]]
+            # filtered as found: most candidates are a face's own piece, or spheres apart
+            keep = (face_piece[first] != face_piece[second]) & (near["v"] <= radius[first] + radius[second])
+            firsts.append(first[keep])
+            seconds.append(second[keep])
+    first, second = np.concatenate(firsts), np.concatenate(seconds)
+    # a pair of two searched faces is found from both ends: test it once (one int64 key a pair)
+    count = np.int64(len(triangles))
+    key = np.unique(np.minimum(first, second).astype(np.int64) * count + np.maximum(first, second))
+    return key // count, key % count
 
 
 def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:

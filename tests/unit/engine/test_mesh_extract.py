@@ -206,3 +206,26 @@ def test_present_labels_reads_either_memory_order_without_sorting():
     odd = labels[:3, :5, :7]  # slabs of an odd number of voxels: not read in pairs
     assert present_labels(np.ascontiguousarray(odd)) == present_labels(np.asfortranarray(odd)) == [9]
 
+
+
+def test_tolerance_search_decimates_each_coarser_rung_from_the_finer_one_that_passed(monkeypatch):
+    from oculus.mesh import extract
+
+    affine = np.diag([1.0, 1.0, 1.0, 1.0])
+    i, j, k = np.ogrid[:60, :50, :40]
+    labels = (((i - 30) / 24) ** 2 + ((j - 25) / 18) ** 2 + ((k - 20) / 15) ** 2 <= 1).astype(np.uint8)
+    inputs = []
+    real = extract.decimate
+
+    def recording(vertices, faces, target):
+        inputs.append(len(faces))
+        return real(vertices, faces, target)
+
+    monkeypatch.setattr(extract, "decimate", recording)
+    [mesh] = extract_meshes(labels, affine, {1: "liver"}, workers=1)
+    # a smooth ellipsoid passes every rung the search tries: the first reads the whole surface,
+    # each later one the (smaller) surface that passed before it
+    assert len(inputs) >= 2
+    assert inputs[1:] == sorted(inputs[1:], reverse=True) and all(n < inputs[0] for n in inputs[1:])
+    assert mesh.voxel_stats["maxDeviationVoxels"] <= extract.TOLERANCE_VOXELS
+    assert directed_edges_balanced(mesh.faces)
