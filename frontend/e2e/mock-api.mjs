@@ -41,13 +41,19 @@ export function mockBackend({ structures = [...bodyLikeStructures(12), ...lungs(
 
   // A file named *failonce* fails the first time it is processed (to test Retry).
   const failedOnce = new Set();
-  // A file named *early* publishes its 3D scene at 80 % and holds there for EARLY_HOLD_POLLS list
+  // A file named *early* publishes its 3D scene at 80 % and holds there for EARLY_HOLD_POLLS
   // polls before it completes, as the engine publishes the viewer's files before the job ends.
   const EARLY_HOLD_POLLS = 24;
   const earlyFiles = segFiles.filter((f) => ['scene.glb', 'report.json'].includes(f.name));
   const early = (job) => /early/.test(job.input?.filename ?? '');
 
+  // A job moves at most one step per poll cycle, whether the app asks for the list, for the job's
+  // own view (while it watches that job), or for both at once.
+  const STEP_MS = 200;
   function advance(job) {
+    const now = Date.now();
+    if (now - (job.steppedAt ?? 0) < STEP_MS) return;
+    job.steppedAt = now;
     if (job.status === 'processing' && /failonce/.test(job.input.filename) && !failedOnce.has(job.input.filename)) {
       failedOnce.add(job.input.filename);
       Object.assign(job, { status: 'failed', stage: null, error: { code: 'engine_error', message: 'the engine stopped while meshing' } });
@@ -126,7 +132,10 @@ export function mockBackend({ structures = [...bodyLikeStructures(12), ...lungs(
     if (m) {
       // one job's own view lists what a running job has published (the list shows only what is stored)
       const job = jobs.get(m[1]);
-      return ok({ job: job && job.status === 'processing' && early(job) && job.progress >= 88 ? { ...job, files: earlyFiles } : job });
+      if (job) advance(job);
+      // a running job's early files come with their own (storage) URLs, as the backend gives them
+      const listed = earlyFiles.map((f) => ({ ...f, url: `${base}/mocks3/results/${f.name}` }));
+      return ok({ job: job && job.status === 'processing' && early(job) && job.progress >= 88 ? { ...job, files: listed } : job });
     }
     m = api.match(/^\/files\/(\w+)\/(.+)$/);
     if (m) return ok({ url: `${base}/mocks3/results/${m[2]}`, expiresIn: 300 });

@@ -88,6 +88,17 @@ describe('ApiClient', () => {
     expect(calls[1].init.headers).toBeUndefined();
   });
 
+  it("opens a running job's early file through the URL its view listed, asking afresh once that has expired", async () => {
+    const listed = 'http://s3.test/bucket/scene.glb?X-Amz-Signature=listed';
+    let listedAnswer = new Response('glTF', { status: 200 });
+    const { api, calls } = client((url) => (url === listed ? listedAnswer : url.startsWith('http://api.test') ? json({ url: 'http://s3.test/bucket/scene.glb?X-Amz-Signature=fresh' }) : new Response('glTF fresh', { status: 200 })));
+    expect(await (await api.fileBlob('j', 'scene.glb', undefined, listed)).text()).toBe('glTF');
+    expect(calls.map((c) => c.url)).toEqual([listed]); // no API call
+    listedAnswer = new Response('<Error>Request has expired</Error>', { status: 403 });
+    expect(await (await api.fileBlob('j', 'scene.glb', undefined, listed)).text()).toBe('glTF fresh');
+    expect(calls.slice(1).map((c) => c.url)).toEqual([listed, 'http://api.test/v1/files/j/scene.glb?redirect=false', 'http://s3.test/bucket/scene.glb?X-Amz-Signature=fresh']);
+  });
+
   it('reports a storage failure as a typed error', async () => {
     const { api } = client((url) => (url.startsWith('http://api.test') ? json({ url: 'http://s3.test/k' }) : new Response('<Error/>', { status: 403 })));
     await expect(api.fileJson('j', 'report.json')).rejects.toMatchObject({ code: 'storage_error', status: 403 });

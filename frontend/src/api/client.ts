@@ -109,12 +109,27 @@ export class ApiClient {
     return r.url;
   }
 
-  async fileBlob(jobId: string, name: string, signal?: AbortSignal): Promise<Blob> {
-    return (await this.fetchStorage(await this.fileUrl(jobId, name, signal), signal)).blob();
+  /**
+   * A result file's bytes. `listed`: the URL the job's own view gave it (a running job's files
+   * published early), tried first; once it has expired, the file is asked for afresh.
+   */
+  async fileBlob(jobId: string, name: string, signal?: AbortSignal, listed?: string): Promise<Blob> {
+    return (await this.fetchFile(jobId, name, signal, listed)).blob();
   }
 
-  async fileJson<T>(jobId: string, name: string, signal?: AbortSignal): Promise<T> {
-    return (await (await this.fetchStorage(await this.fileUrl(jobId, name, signal), signal)).json()) as T;
+  async fileJson<T>(jobId: string, name: string, signal?: AbortSignal, listed?: string): Promise<T> {
+    return (await (await this.fetchFile(jobId, name, signal, listed)).json()) as T;
+  }
+
+  private async fetchFile(jobId: string, name: string, signal?: AbortSignal, listed?: string): Promise<Response> {
+    if (listed) {
+      try {
+        return await this.fetchStorage(listed, signal);
+      } catch (e) {
+        if ((e as Error).name === 'AbortError') throw e;
+      }
+    }
+    return this.fetchStorage(await this.fileUrl(jobId, name, signal), signal);
   }
 
   private async fetchStorage(url: string, signal?: AbortSignal): Promise<Response> {

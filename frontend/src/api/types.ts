@@ -24,6 +24,8 @@ export interface JobFile {
   name: string;
   size?: number;
   contentType?: string;
+  /** A running job's early-published files only: a short-lived presigned GET. */
+  url?: string;
 }
 
 export interface EngineInfo {

@@ -51,9 +51,10 @@ type Loaded = Exclude<LoadState, { status: 'loading' }> & { jobId: string };
 export async function loadSegmentation(api: ApiClient, job: Job, signal?: AbortSignal) {
   const names = new Set((job.files ?? []).map((f) => f.name));
   const has = (n: string) => names.size === 0 || names.has(n);
+  const url = (n: string) => job.files?.find((f) => f.name === n)?.url; // a running job's own URLs
   // the report, the GLB and the loader code are fetched side by side
-  const reportP = has('report.json') ? api.fileJson<SceneReport>(job.jobId, 'report.json', signal).catch(() => null) : Promise.resolve(null);
-  const glbP = has('scene.glb') ? api.fileBlob(job.jobId, 'scene.glb', signal).then((b) => b.arrayBuffer()) : null;
+  const reportP = has('report.json') ? api.fileJson<SceneReport>(job.jobId, 'report.json', signal, url('report.json')).catch(() => null) : Promise.resolve(null);
+  const glbP = has('scene.glb') ? api.fileBlob(job.jobId, 'scene.glb', signal, url('scene.glb')).then((b) => b.arrayBuffer()) : null;
   glbP?.catch(() => {}); // awaited below; never an unhandled rejection while the loader code loads
   const { parseGlb, parseObj, prepareScene } = await import('./loadScene');
   let object;

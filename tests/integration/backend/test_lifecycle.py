@@ -173,6 +173,16 @@ def test_full_happy_path(api, aws, samples, notes):
     job = api.call("GET", f"/jobs/{job_id}").json["job"]
     assert (job["status"], job["stage"], job["progress"]) == ("processing", "meshing", 62.5)
 
+    # The engine publishes the 3D scene early: the running job lists it with a URL that serves it.
+    aws.s3.put_object(Bucket=BUCKET, Key=f"results/alice/{job_id}/scene.glb", Body=b"glTF-binary")
+    aws.s3.put_object(Bucket=BUCKET, Key=f"results/alice/{job_id}/progress.json", Body=json.dumps({
+        "jobId": job_id, "stage": "exporting", "percent": 88, "updatedAt": "2026-11-22T10:00:01Z",
+        "files": [{"name": "scene.glb", "key": f"results/alice/{job_id}/scene.glb", "size": 11,
+                   "contentType": "model/gltf-binary"}]}))
+    [early] = api.call("GET", f"/jobs/{job_id}").json["job"]["files"]
+    assert {k: v for k, v in early.items() if k != "url"} == {"name": "scene.glb", "size": 11, "contentType": "model/gltf-binary"}
+    assert requests.get(early["url"], timeout=30).content == b"glTF-binary"
+
     for name, body in (("scene.glb", b"glTF-binary"), ("stl/liver.stl", b"solid")):
         aws.s3.put_object(Bucket=BUCKET, Key=f"results/alice/{job_id}/{name}", Body=body)
     notes.publish_success(job_id, engine_success(job_id))
@@ -181,6 +191,7 @@ def test_full_happy_path(api, aws, samples, notes):
 
     job = api.call("GET", f"/jobs/{job_id}").json["job"]
     assert job["status"] == "completed" and job["progress"] == 100
+    assert not any("url" in f for f in job["files"])  # a finished job's files: through GET /files
     assert job["result"]["structures"] == 2 and job["engine"]["name"] == "totalsegmentator"
     # A file outside the job's own prefix is never listed.
     assert [f["name"] for f in job["files"]] == ["scene.glb", "stl/liver.stl"]

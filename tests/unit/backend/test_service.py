@@ -238,7 +238,9 @@ def test_the_viewers_files_published_while_the_job_runs_are_listed_and_served(b)
     b.blobs.put_json(keys.progress_key(ALICE, job_id), {"stage": "exporting", "percent": 80, "files": [glb, *foreign]})
     view = service.job_view(b, ALICE, job_id)
     assert view["status"] == "processing"
-    assert view["files"] == [{"name": "scene.glb", "size": 4, "contentType": "model/gltf-binary"}]  # no key
+    # no key; its own short-lived URL, so the viewer opens it without asking GET /files first
+    assert view["files"] == [{"name": "scene.glb", "size": 4, "contentType": "model/gltf-binary",
+                              "url": b.blobs.presign_get(glb["key"], b.settings.download_url_ttl_seconds, "scene.glb")}]
     assert service.file_url(b, ALICE, job_id, "scene.glb")
     for name in ("theirs.glb", "other.glb", "../x.glb", "size.glb", "preview.png"):
         with pytest.raises(NotFound):

@@ -177,7 +177,8 @@ class Job:
             "result": self.result,
             "engine": self.engine,
             "files": [
-                {k: f.get(k) for k in ("name", "size", "contentType")} for f in self.files
+                {k: f.get(k) for k in ("name", "size", "contentType")} | ({"url": f["url"]} if "url" in f else {})
+                for f in self.files
             ],
             "error": self.error,
             "createdAt": self.created_at,

@@ -33,6 +33,9 @@ class FileView(TypedDict):
     name: str
     size: int | None
     contentType: str | None
+    #: a running job's files published early (its 3D scene): a short-lived presigned GET, so the
+    #: viewer opens them without asking ``GET /files`` first
+    url: NotRequired[str]
 
 
 # A classify job's result: the engine's answer (sagemaker/oculus/classify/runtime.py

@@ -298,7 +298,9 @@ def job_view(b: Backend, owner: str, job_id: str) -> JobView:
                     job = b.jobs.get_owned(owner, job_id)
             if job.status is JobStatus.PROCESSING:
                 job.stage, job.progress = progress["stage"], progress["percent"]
-                job.files = progress["files"]  # shown, not stored: the 3D viewer may open them
+                # shown, not stored: the 3D viewer opens them at once, through their own URLs
+                ttl = b.settings.download_url_ttl_seconds
+                job.files = [{**f, "url": b.blobs.presign_get(f["key"], ttl, f["name"])} for f in progress["files"]]
         elif job.status is JobStatus.QUEUED and _endpoint_scaled_to_zero(b):
             job.stage = "waking_gpu"  # shown, not stored: the backlog alarm is starting an instance
     return job.public_view()
