@@ -292,10 +292,11 @@ def _preload_quietly(jobs=None) -> None:
 
     thread = threading.Thread(target=run, name="oculus-preload")
     thread.start()
-    while thread.is_alive():
-        if jobs is not None and jobs.poll(0.1):  # a job (or EOF) waits: the imports are its own now
-            _set_thread_niceness(thread.native_id, os.getpriority(os.PRIO_PROCESS, 0))
-            break
+    if jobs is not None:
+        while thread.is_alive():
+            if jobs.poll(0.1):  # a job (or EOF) waits: the imports are its own now
+                _set_thread_niceness(thread.native_id, os.getpriority(os.PRIO_PROCESS, 0))
+                break
     thread.join()
     if failed:
         raise failed[0]

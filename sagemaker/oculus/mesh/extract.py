@@ -429,10 +429,13 @@ def _decimate_within(world, faces, rungs, parts, deviation, tolerance):
         # the tolerance, or the undecimated surface's own deviation where that is larger
         return tolerance is None or worst <= tolerance or worst <= undecimated()[1]
 
-    def attempt(rung, source=None):
-        # ``source``: a finer rung's decimated surface that passed, to decimate further
-        # instead of the whole surface again (its cost grows with the triangles it reads)
-        start, start_faces = (world, faces) if source is None else (source[3], source[1])
+    def attempt(rung, passed=None):
+        # ``passed``: a finer rung's result, whose decimated (unfitted) surface is decimated
+        # further instead of the whole surface again (the cost grows with what it reads)
+        if passed is None:
+            start, start_faces = world, faces
+        else:
+            _points, start_faces, _worst, start = passed
         before, triangles = parts.restore_missing(*decimate(start, start_faces, rung), world, faces)
         if not is_closed_manifold(triangles):
             return None

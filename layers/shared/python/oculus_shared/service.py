@@ -299,8 +299,7 @@ def job_view(b: Backend, owner: str, job_id: str) -> JobView:
             if job.status is JobStatus.PROCESSING:
                 job.stage, job.progress = progress["stage"], progress["percent"]
                 # shown, not stored: the 3D viewer opens them at once, through their own URLs
-                ttl = b.settings.download_url_ttl_seconds
-                job.files = [{**f, "url": b.blobs.presign_get(f["key"], ttl, f["name"])} for f in progress["files"]]
+                job.files = [{**f, "url": _presigned_get(b, f["key"], f["name"])} for f in progress["files"]]
         elif job.status is JobStatus.QUEUED and _endpoint_scaled_to_zero(b):
             job.stage = "waking_gpu"  # shown, not stored: the backlog alarm is starting an instance
     return job.public_view()
@@ -331,7 +330,12 @@ def file_url(b: Backend, owner: str, job_id: str, name: str) -> str:
     prefix = keys.results_prefix(owner, job_id)
     if entry is None or not keys.is_under(str(entry.get("key", "")), prefix):
         raise NotFound("the job has no such file", code="file_not_found")
-    return b.blobs.presign_get(entry["key"], b.settings.download_url_ttl_seconds, name.rsplit("/", 1)[-1])
+    return _presigned_get(b, entry["key"], name)
+
+
+def _presigned_get(b: Backend, key: str, name: str) -> str:
+    """A short-lived GET of a result file, saved under its own file name (``stl/liver.stl``: liver.stl)."""
+    return b.blobs.presign_get(key, b.settings.download_url_ttl_seconds, name.rsplit("/", 1)[-1])
 
 
 def delete_job(b: Backend, owner: str, job_id: str) -> JobDeleted:
