@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 def main() -> None:
     from bench_meshing import synthetic_label_map
 
-    from oculus.mesh.extract import label_boxes
+    from oculus.mesh.boxes import label_boxes
     from oculus.report import PERCENTILES, intensity_distribution
 
     labels = np.ascontiguousarray(synthetic_label_map())

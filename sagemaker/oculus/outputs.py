@@ -9,7 +9,8 @@ returned in the summary's ``timings``.
 Speed: the ``labels`` writers (label NIfTI, scan NIfTI) run while the meshing workers run;
 afterwards the report, then the ``meshes`` writers share a pool of two threads (numpy and file
 writes release the GIL), each compressing its own ZIP member right after writing, so packaging
-only concatenates already-compressed members (nothing is compressed twice). The files the 3D
+only concatenates already-compressed members (nothing is compressed twice). A writer marked
+``own_process`` (the OBJ: formatting text holds the GIL) runs in a forked process beside them. The files the 3D
 viewer opens (``results.VIEWER_FILES``: the GLB and report.json) are written first and handed to
 ``viewable`` at once, so a server can publish them while the OBJ, the preview and the ZIP are
 still being written.
@@ -17,13 +18,15 @@ still being written.
 
 from __future__ import annotations
 
+import multiprocessing
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
 from threadpoolctl import threadpool_limits
 
 from .errors import InputError
+from .mesh.boxes import worker_count
 from .mesh.extract import extract_meshes
 from .progress import Progress, Viewable, no_progress
 from .report import build_report, mesh_statistics
@@ -33,6 +36,7 @@ from .segment.base import Segmentation
 from .volume import COORDINATE_SYSTEM, Volume
 
 _EXPORT_THREADS = 2
+_APART: tuple[VolumeInputs, Path] | None = None  # what a forked writer reads (``_run_apart``)
 
 
 def write_outputs(
@@ -85,14 +89,14 @@ def _write_outputs(volume, segmentation, out_dir: Path, *, smoothing, reduction_
     entries = [entry for entry in VOLUME_RESULTS if entry.when(inputs)]
     written: dict[str, list[str]] = {}  # registry name -> files written
 
-    def run(entry: ResultFile) -> None:
-        t0 = time.perf_counter()
-        names = entry.run(inputs, out_dir)
-        if entry.in_zip:
-            members = {n: zip_member(n, (out_dir / n).read_bytes()) for n in names}
-            inputs.zip_members.update(members)  # one key per file: safe across the pool's threads
+    def record(entry: ResultFile, done: tuple[list[str], dict, float]) -> None:
+        names, members, seconds = done
+        inputs.zip_members.update(members)  # one key per file: safe across the pool's threads
         written[entry.name] = names
-        timings[entry.name] = time.perf_counter() - t0
+        timings[entry.name] = seconds
+
+    def run(entry: ResultFile) -> None:
+        record(entry, _run_writer(entry, inputs, out_dir))
 
     def run_phase(needs: str) -> None:
         for entry in entries:
@@ -125,14 +129,18 @@ def _write_outputs(volume, segmentation, out_dir: Path, *, smoothing, reduction_
 
     progress("exporting", 70)
     t0 = time.perf_counter()
-    with ThreadPoolExecutor(_EXPORT_THREADS) as pool:
-        # what the viewer opens first, then registry order (the OBJ, the largest writer, next)
-        exporters = sorted((e for e in entries if e.needs == "meshes"), key=lambda e: not e.opens_viewer)
-        for future in [pool.submit(run, entry) for entry in exporters]:
+    # what the viewer opens first, then registry order (the OBJ, the largest writer, next)
+    exporters = sorted((e for e in entries if e.needs == "meshes"), key=lambda e: not e.opens_viewer)
+    with _apart(inputs, out_dir, [e for e in exporters if e.own_process]) as apart, \
+            ThreadPoolExecutor(_EXPORT_THREADS) as pool:
+        for future in [pool.submit(run, entry) for entry in exporters if entry.name not in apart]:
             future.result()
             if viewable is not None and all(e.name in written for e in entries if e.opens_viewer):
                 viewable([file_entry(out_dir, name) for name in VIEWER_FILES if name in written])
                 viewable = None
+        for entry in exporters:
+            if entry.name in apart:
+                record(entry, apart[entry.name].result())
     timings["export"] = time.perf_counter() - t0
 
     progress("exporting", 90)
@@ -151,6 +159,47 @@ def _write_outputs(volume, segmentation, out_dir: Path, *, smoothing, reduction_
         "warnings": list(dict.fromkeys([*volume.warnings, *segmentation.warnings, *inputs.warnings])),
     }
     return {"files": files, "result": result, "timings": timings}
+
+
+def _run_writer(entry: ResultFile, inputs: VolumeInputs, out_dir: Path) -> tuple[list[str], dict, float]:
+    """(names written, their ZIP members compressed ahead, seconds)."""
+    t0 = time.perf_counter()
+    names = entry.run(inputs, out_dir)
+    members = {n: zip_member(n, (out_dir / n).read_bytes()) for n in names} if entry.in_zip else {}
+    return names, members, time.perf_counter() - t0
+
+
+class _apart:  # noqa: N801 - used as a context manager, like ``open``
+    """``own_process`` writers started in one forked process at once: name -> its future.
+
+    Forked before the export threads start (a fork copies only the thread that forks); without
+    fork or a second CPU they run on the threads like the others (an empty mapping).
+    """
+
+    def __init__(self, inputs: VolumeInputs, out_dir: Path, entries: list[ResultFile]) -> None:
+        self.futures: dict[str, Future] = {}
+        self.pool: ProcessPoolExecutor | None = None
+        if not entries or worker_count(None, 2) < 2 or "fork" not in multiprocessing.get_all_start_methods():
+            return
+        global _APART
+        _APART = (inputs, out_dir)
+        try:
+            self.pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
+            self.futures = {entry.name: self.pool.submit(_run_apart, entry.name) for entry in entries}
+        finally:
+            _APART = None  # the child has its own copy from the moment it forked
+
+    def __enter__(self) -> dict[str, Future]:
+        return self.futures
+
+    def __exit__(self, *_exc) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+
+
+def _run_apart(name: str) -> tuple[list[str], dict, float]:
+    assert _APART is not None
+    return _run_writer(next(e for e in VOLUME_RESULTS if e.name == name), *_APART)
 
 
 def _intensity_unit(volume: Volume, intensity) -> str | None:

@@ -7,8 +7,12 @@ progress stages: uploading and ``done`` belong to whoever runs the job.
 
 from __future__ import annotations
 
+import importlib
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TypeVar
 
 from . import __version__
 from .options import ProcessOptions
@@ -16,6 +20,29 @@ from .progress import Progress, Viewable, no_progress, scaled
 
 # the progress stages of a volume job, in order (the server adds the last two)
 TOTALSEG_STAGES = ("loading", "segmenting", "meshing", "exporting", "packaging", "done")
+
+#: What a volume job runs after its segmentation: the mesher and the writers (``results``
+#: imports each writer when it runs). Imported while the input loads (``_loaded_while_importing``).
+WRITER_MODULES = ("oculus.outputs", "oculus.mesh.export_glb", "oculus.mesh.export_obj", "oculus.preview",
+                  "oculus.export_nifti", "oculus.report_csv")
+
+T = TypeVar("T")
+
+
+def _loaded_while_importing(load: Callable[[], T]) -> T:
+    """``load()`` on a thread while this one imports ``WRITER_MODULES``.
+
+    A cold start (``oculus mesh``) spends ~1 s importing; loading a label map spends most of its
+    time inflating the file and searching bounding boxes, both with the GIL released
+    (``io.inflate``, ``find_objects``), so the two overlap on a second core. Where the modules
+    are already imported (the server's warm job process) this only costs a thread. ``load``'s
+    exception, if any, is raised here.
+    """
+    with ThreadPoolExecutor(1, thread_name_prefix="load") as reader:
+        loading = reader.submit(load)
+        for module in WRITER_MODULES:
+            importlib.import_module(module)
+        return loading.result()
 
 
 def process_scan(
@@ -41,7 +68,7 @@ def process_scan(
     timings: dict[str, float] = {}
     started = time.perf_counter()
     progress("loading", 0)
-    volume = load_volume(scan, work_dir=work_dir)
+    volume = _loaded_while_importing(lambda: load_volume(scan, work_dir=work_dir))
     timings["load"] = time.perf_counter() - started
 
     segment_options, routing = options.segment_options(), None
@@ -69,12 +96,13 @@ def mesh_label_map(
     viewable: Viewable | None = None,
 ) -> dict:
     """Mesh a label map the user already has (names from TotalSegmentator's map or a sidecar)."""
+    from .io import load_label_map  # noqa: F401 - nibabel, before the loading thread needs it
     from .segment.labels import LabelsEngine
 
     timings: dict[str, float] = {}
     started = time.perf_counter()
     progress("loading", 0)
-    engine = LabelsEngine.from_file(label_map, task=options.totalseg_task)
+    engine = _loaded_while_importing(lambda: LabelsEngine.from_file(label_map, task=options.totalseg_task).find_boxes())
     volume = engine.reference_volume(reference_scan)
     timings["load"] = time.perf_counter() - started
     t0 = time.perf_counter()

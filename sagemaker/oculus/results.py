@@ -73,6 +73,9 @@ class ResultFile:
     shown: bool = False  # the web app shows or offers it
     # what the 3D viewer opens: published as soon as written, before the job ends (``VIEWER_FILES``)
     opens_viewer: bool = False
+    # a writer that formats text holds the GIL throughout: it runs in a forked process, beside
+    # the other writers instead of taking turns with them (``outputs``)
+    own_process: bool = False
     when: Callable[[Any], bool] = lambda _inputs: True
 
     @property
@@ -219,7 +222,7 @@ def _model_image(r: ImageInputs, path: Path) -> None:
 
 # The order here is the order of the job's file list.
 VOLUME_RESULTS: tuple[ResultFile, ...] = (
-    ResultFile("scene.obj", "model/obj", _obj, shown=True),
+    ResultFile("scene.obj", "model/obj", _obj, shown=True, own_process=True),
     ResultFile("scene.mtl", "model/mtl", _mtl, shown=True),
     ResultFile("scene.glb", "model/gltf-binary", _glb, shown=True, opens_viewer=True),
     ResultFile("segmentation.nii.gz", "application/gzip", _label_map, needs="labels", shown=True),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import struct
 import zlib
 from pathlib import Path
@@ -14,8 +13,9 @@ from nibabel.fileholders import FileHolder
 from ..errors import CorruptFileError, InputError
 from ..volume import Volume
 from .checks import check_finite, check_size, check_spacing, require_3d
+from .inflate import INFLATE_ERRORS, InflatingReader
 
-_READ_ERRORS = (EOFError, OSError, zlib.error, ValueError, struct.error)
+_READ_ERRORS = (EOFError, OSError, zlib.error, *INFLATE_ERRORS, ValueError, struct.error)
 
 
 def read_nifti(path: Path, *, max_uncompressed_bytes: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
@@ -93,7 +93,7 @@ def infer_modality(data: np.ndarray) -> str | None:
 def _open(path: Path):
     with path.open("rb") as fh:
         gzipped = fh.read(2) == b"\x1f\x8b"
-    return gzip.open(path, "rb") if gzipped else path.open("rb")
+    return InflatingReader(path) if gzipped else path.open("rb")
 
 
 def _image_from(fileobj, path: Path):
@@ -108,7 +108,7 @@ def _image_from(fileobj, path: Path):
         holder = FileHolder(fileobj=fileobj)
         return klass.from_file_map({"header": holder, "image": holder})
     except _READ_ERRORS + (nib.filebasedimages.ImageFileError, nib.spatialimages.HeaderDataError) as exc:
-        if isinstance(exc, (EOFError, zlib.error)) or "truncated" in str(exc).lower():
+        if isinstance(exc, (EOFError, zlib.error, *INFLATE_ERRORS)) or "truncated" in str(exc).lower():
             raise _truncated(path) from exc
         raise CorruptFileError(
             f"{path.name!r} has a damaged NIfTI header ({exc}); re-export the scan.",

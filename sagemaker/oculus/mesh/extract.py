@@ -31,9 +31,8 @@ processed independently and results are ordered by label id whatever the schedul
 from __future__ import annotations
 
 import multiprocessing
-import os
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor, as_completed
 
 import numpy as np
 from scipy import ndimage, sparse
@@ -43,6 +42,7 @@ from scipy.spatial import cKDTree
 from ..colors import color_of
 from ..errors import InputError
 from ..progress import Progress, no_progress
+from .boxes import fortran_ordered, label_boxes, worker_count
 from .fidelity import (
     Faults,
     boundary_deviation,
@@ -124,7 +124,7 @@ def extract_meshes(
         boxes = label_boxes(labels, workers)
     # nibabel hands back Fortran-ordered voxels: mesh the C-ordered transposed view (no copy)
     # with the affine's columns reversed, and report box and centroid in the caller's axes
-    transposed = _fortran_ordered(labels)
+    transposed = fortran_ordered(labels)
     if transposed:
         labels, affine = labels.T, affine[:, [2, 1, 0, 3]]
         intensity = None if intensity is None else intensity.T
@@ -134,7 +134,7 @@ def extract_meshes(
         for label, box in enumerate(boxes, start=1)
         if box is not None
     ]
-    results = _run(labels, intensity, jobs, _worker_count(workers, len(jobs)), progress, background)
+    results = _run(labels, intensity, jobs, worker_count(workers, len(jobs)), progress, background)
     if transposed:
         for result in results.values():
             result[3]["box"] = result[3]["box"][::-1]
@@ -151,43 +151,6 @@ def extract_meshes(
         )
         for job in jobs
     ]
-
-
-#: Label maps smaller than this are searched for bounding boxes in one piece.
-THREADED_BOXES_MIN_VOXELS = 8_000_000
-
-
-def label_boxes(labels: np.ndarray, threads: int | None = None) -> list[tuple[slice, ...] | None]:
-    """``scipy.ndimage.find_objects(labels)``: per label 1..max, its bounding box or None.
-
-    Searched over the C-ordered view (a Fortran-ordered map's transpose: no copy, memory read
-    in order) and, for a large map, in ``threads`` slabs at once (default: the CPUs this
-    process may use; ``find_objects`` releases the GIL), the slabs' boxes merged.
-    """
-    if _fortran_ordered(labels):
-        return [None if box is None else box[::-1] for box in label_boxes(labels.T, threads)]
-    threads = _worker_count(threads, labels.shape[0]) if labels.ndim else 1
-    if threads <= 1 or labels.size < THREADED_BOXES_MIN_VOXELS:
-        return ndimage.find_objects(labels)
-    starts = np.linspace(0, labels.shape[0], threads + 1).astype(int)
-    with ThreadPoolExecutor(threads) as pool:
-        found = list(pool.map(lambda a, b: ndimage.find_objects(labels[a:b]), starts[:-1], starts[1:]))
-    boxes: list[tuple[slice, ...] | None] = []
-    for index in range(max(len(part) for part in found)):
-        hits = [(start, part[index]) for start, part in zip(starts[:-1], found, strict=True)
-                if index < len(part) and part[index] is not None]
-        if not hits:
-            boxes.append(None)
-            continue
-        first = slice(min(s + box[0].start for s, box in hits), max(s + box[0].stop for s, box in hits))
-        rest = [slice(min(box[axis].start for _, box in hits), max(box[axis].stop for _, box in hits))
-                for axis in range(1, labels.ndim)]
-        boxes.append((first, *rest))
-    return boxes
-
-
-def _fortran_ordered(array: np.ndarray) -> bool:
-    return array.flags.f_contiguous and not array.flags.c_contiguous
 
 
 class _Job:
@@ -576,12 +539,6 @@ def _block_mean(mask: np.ndarray, factors: tuple[int, int, int]) -> np.ndarray:
                 summed += total[tuple(index)]
             total = summed
     return total.astype(np.float32) / np.float32(np.prod(factors))
-
-
-def _worker_count(workers: int | None, jobs: int) -> int:
-    if workers is None:
-        workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, min(workers, jobs))
 
 
 def _run(labels, intensity, jobs, workers, progress, background) -> dict:

@@ -63,7 +63,7 @@ class Segmentation:
     classes: dict[int, str]  # label id -> structure name (TotalSegmentator's names)
     engine: EngineInfo
     warnings: list[str] = field(default_factory=list)
-    # per label 1..max its bounding box (``mesh.extract.label_boxes``) where the engine already
+    # per label 1..max its bounding box (``mesh.boxes.label_boxes``) where the engine already
     # searched the map for them, so the mesher does not search it again; else None
     boxes: list | None = None
 

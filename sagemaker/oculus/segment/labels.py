@@ -41,6 +41,7 @@ class LabelsEngine:
         self.classes = classes
         self.source = source  # where the names came from, stated in the engine note
         self.detected = detected  # uploaded as a scan, recognised as a label map by its content
+        self._boxes: list | None = None
 
     @classmethod
     def from_file(cls, path: Path | str, *, task: str = "total") -> LabelsEngine:
@@ -77,11 +78,18 @@ class LabelsEngine:
             )
         return volume
 
-    def segment(self, volume: Volume, options: SegmentOptions, progress: Progress = no_progress) -> Segmentation:
-        from ..mesh.extract import label_boxes
+    def find_boxes(self) -> LabelsEngine:
+        """Find each label's bounding box now (once; ``segment`` hands them on to the mesher)."""
+        if self._boxes is None:
+            from ..mesh.boxes import label_boxes
 
+            self._boxes = label_boxes(self.labels)
+        return self
+
+    def segment(self, volume: Volume, options: SegmentOptions, progress: Progress = no_progress) -> Segmentation:
         progress("segmenting", 0)
-        boxes = label_boxes(self.labels)  # handed on: the mesher needs them too
+        boxes = self.find_boxes()._boxes
+        assert boxes is not None
         present = [label for label, box in enumerate(boxes, start=1) if box is not None]
         unnamed = [v for v in present if v not in self.classes]
         classes = {v: self.classes.get(v, f"label_{v}") for v in present}
@@ -157,6 +165,6 @@ def present_labels(labels: np.ndarray) -> list[int]:
     """Non-zero label ids present, in order, without copying or sorting the whole map
     (``np.unique`` on nibabel's Fortran-ordered arrays flattened a copy and sorted it, 1.6 s on
     a 512 x 512 x 400 map): the labels that have a bounding box."""
-    from ..mesh.extract import label_boxes
+    from ..mesh.boxes import label_boxes
 
     return [label for label, box in enumerate(label_boxes(labels), start=1) if box is not None]

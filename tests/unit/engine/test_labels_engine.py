@@ -81,3 +81,31 @@ def test_empty_label_map_is_refused_by_the_loader(tmp_path):
     with pytest.raises(InputError) as error:
         LabelsEngine.from_file(path)
     assert error.value.code == "empty_label_map"
+
+
+def test_a_damaged_label_map_fails_its_job_with_the_loaders_error_and_writes_nothing(tmp_path):
+    # the label map loads on a thread while the writers import (pipeline): its error still
+    # reaches the caller, typed
+    from oculus.errors import CorruptFileError
+    from oculus.options import ProcessOptions
+    from oculus.pipeline import mesh_label_map
+
+    labels = np.zeros((30, 30, 30), np.uint8)
+    labels[5:20, 5:20, 5:20] = 1
+    path = _save(tmp_path / "labels.nii.gz", labels)
+    path.write_bytes(path.read_bytes()[:-200])
+    out = tmp_path / "out"
+    with pytest.raises(CorruptFileError) as error:
+        mesh_label_map(path, out, ProcessOptions())
+    assert error.value.code == "truncated_file"
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_boxes_are_found_once_and_handed_to_the_mesher(tmp_path):
+    labels = np.zeros((10, 12, 14), np.uint8)
+    labels[2:5, 3:7, 4:9] = 2
+    engine = LabelsEngine.from_file(_save(tmp_path / "labels.nii.gz", labels)).find_boxes()
+    boxes = engine._boxes  # noqa: SLF001
+    segmentation = engine.segment(engine.reference_volume(), SegmentOptions(task="total"))
+    assert segmentation.boxes is boxes
+    assert boxes == [None, (slice(2, 5), slice(3, 7), slice(4, 9))]

@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from oculus.mesh.fidelity import Faults, faulty_faces, is_closed_manifold
+from oculus.mesh.fidelity import (
+    MAX_PIECE_BOXES,
+    Faults,
+    _near_other_pieces,
+    faulty_faces,
+    is_closed_manifold,
+)
 
 TETRA = np.array([[0, 2, 1], [0, 1, 3], [0, 3, 2], [1, 2, 3]])
 CORNER = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1]], float)
@@ -89,11 +96,15 @@ def _segment_hits(p, q, triangles, eps=1e-12):
         return (np.abs(det) > eps) & (u > 0) & (v > 0) & (u + v < 1) & (t > 0) & (t < 1)
 
 
-def test_crossings_between_pieces_of_mixed_sizes_match_a_brute_force_search():
+# 12 and 60 pieces: the search is limited to faces near another piece's box; 90: past
+# MAX_PIECE_BOXES, every face is searched
+@pytest.mark.parametrize("pieces", [12, 60, 90])
+def test_crossings_between_pieces_of_mixed_sizes_match_a_brute_force_search(pieces):
+    assert 12 < MAX_PIECE_BOXES < 90
     rng = np.random.default_rng(7)
-    vertices, faces = _scene(rng)
+    vertices, faces = _scene(rng, pieces)
     expected = _crosses_brute_force(vertices, faces)
-    assert 20 < expected.sum() < len(faces) - 20  # the scene has both
+    assert 4 < expected.sum() < len(faces) - 20  # the scene has both
     assert np.array_equal(faulty_faces(vertices, faces), expected)
 
 
@@ -108,3 +119,15 @@ def test_faults_after_a_move_match_a_fresh_test():
         vertices[moved] += rng.uniform(-3, 3, 3)
         faults = faults.moved(vertices, moved)
         assert np.array_equal(faults.faulty, faulty_faces(vertices, faces))
+
+
+def test_only_faces_that_reach_another_pieces_box_are_searched():
+    # three octahedra on a line: the middle one overlaps the first, the third is far away
+    vertices = np.vstack([OCTAHEDRON_VERTICES, OCTAHEDRON_VERTICES + [1.5, 0.2, 0.1], OCTAHEDRON_VERTICES + [20, 0, 0]])
+    faces = np.vstack([OCTAHEDRON + 6 * k for k in range(3)])
+    triangles = vertices[faces]
+    centre = triangles.mean(axis=1)
+    radius = np.sqrt(((triangles - centre[:, None]) ** 2).sum(axis=2).max(axis=1))
+    near = _near_other_pieces(centre, radius, faces[:, 0] // 6)
+    assert near[:16].all() and not near[16:].any()
+    assert faulty_faces(vertices, faces)[:16].any() and not faulty_faces(vertices, faces)[16:].any()

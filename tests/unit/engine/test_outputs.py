@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from oculus import outputs
 from oculus.colors import class_names
 from oculus.errors import InputError
 from oculus.outputs import write_outputs
@@ -172,9 +173,14 @@ def test_preview_is_an_image(written):
         assert image.format == "PNG" and image.width > 3 * image.height / 2
 
 
-def test_outputs_are_byte_identical_on_rerun(inputs, written, tmp_path):
+# the OBJ is written in a forked process (``own_process``) where the platform forks; on the
+# export threads otherwise: the same bytes either way
+@pytest.mark.parametrize("fork", [True, False])
+def test_outputs_are_byte_identical_on_rerun(inputs, written, tmp_path, monkeypatch, fork):
     volume, segmentation = inputs
     first, _ = written
+    if not fork:
+        monkeypatch.setattr(outputs.multiprocessing, "get_all_start_methods", lambda: ["spawn"])
     write_outputs(volume, segmentation, tmp_path, stl=True)
     names = sorted(str(p.relative_to(first)) for p in first.rglob("*") if p.is_file())
     assert names == sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
@@ -182,6 +188,23 @@ def test_outputs_are_byte_identical_on_rerun(inputs, written, tmp_path):
     for name in names:  # every file, report.json and result.zip included
         assert (tmp_path / name).read_bytes() == (first / name).read_bytes(), name
     assert "timingsSeconds" not in json.loads((first / "report.json").read_text())
+
+
+def test_a_writer_failing_in_its_own_process_fails_the_job_with_its_error(inputs, tmp_path, monkeypatch):
+    import os
+
+    from oculus.mesh import export_obj
+
+    def disk_full(*_args):
+        raise OSError(28, f"No space left on device (writer pid {os.getpid()})")
+
+    monkeypatch.setattr(export_obj, "write_obj", disk_full)  # a forked child inherits the patch
+    volume, segmentation = inputs
+    with pytest.raises(OSError, match="No space left") as error:
+        write_outputs(volume, segmentation, tmp_path)
+    if len(os.sched_getaffinity(0)) > 1:
+        assert f"pid {os.getpid()})" not in str(error.value)  # it ran apart
+    assert not (tmp_path / "result.zip").exists()
 
 
 def test_empty_segmentation_is_a_typed_error(inputs, tmp_path):
