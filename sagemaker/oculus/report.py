@@ -16,7 +16,7 @@ from scipy import ndimage
 
 from . import __version__
 from .colors import hex_color, system_of
-from .mesh.model import StructureMesh
+from .mesh.model import StructureMesh, surface_area_mm2  # noqa: F401 - surface_area_mm2: part of this module's API
 from .segment.base import Segmentation
 from .volume import COORDINATE_SYSTEM, COORDINATE_SYSTEM_NOTE, Volume
 
@@ -48,12 +48,6 @@ def intensity_distribution(labels: np.ndarray, intensity: np.ndarray | None, lab
 def touches_border(box: tuple[slice, ...], shape: tuple[int, ...]) -> bool:
     """The structure reaches the scan's edge: it may go on outside, its volume a lower bound."""
     return any(s.start == 0 or s.stop == n for s, n in zip(box, shape, strict=True))
-
-
-def surface_area_mm2(vertices: np.ndarray, faces: np.ndarray) -> float:
-    """Sum of the triangles' areas (world mm, so mm²)."""
-    corners = np.asarray(vertices, dtype=np.float64)[np.asarray(faces)]
-    return float(0.5 * np.linalg.norm(np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]), axis=1).sum())
 
 
 def label_statistics(labels: np.ndarray, intensity: np.ndarray | None, affine: np.ndarray) -> dict[int, dict]:
@@ -165,7 +159,7 @@ def build_report(
             "name": mesh.name,
             "system": system_of(mesh.name),
             **stats[mesh.label],
-            "surfaceAreaMm2": round(surface_area_mm2(mesh.vertices, mesh.faces), 2),
+            "surfaceAreaMm2": round(mesh.surface_area_mm2, 2),
             "triangles": mesh.triangle_count,
             "vertices": int(len(mesh.vertices)),
             "color": {"hex": hex_color(mesh.color), "rgb": list(mesh.color)},

@@ -50,7 +50,7 @@ from .fidelity import (
     fit_moments,
     is_closed_manifold,
 )
-from .model import StructureMesh
+from .model import StructureMesh, surface_area_mm2
 from .smooth import (
     MIN_TRIANGLES,
     TAUBIN_ITERATIONS,
@@ -148,6 +148,7 @@ def extract_meshes(
             normals=results[job.label][2],
             color=color_of(classes.get(job.label, f"label_{job.label}")),
             voxel_stats=results[job.label][3],
+            area_mm2=results[job.label][4],
         )
         for job in jobs
     ]
@@ -190,7 +191,8 @@ def presample_factors(affine: np.ndarray, reduction_percent: int = 90) -> tuple[
 
 
 def mesh_structure(labels: np.ndarray, job: _Job, intensity: np.ndarray | None = None, *, presample: bool = True):
-    """(vertices float32 world mm, faces int32 outward, normals float32, voxel stats).
+    """(vertices float32 world mm, faces int32 outward, normals float32, voxel stats, surface
+    area mm²).
 
     A presampled surface that misses the voxel volume by more than
     ``PRESAMPLE_MAX_VOLUME_ERROR`` (a structure of many fragments smaller than a block, which
@@ -265,7 +267,8 @@ def mesh_structure(labels: np.ndarray, job: _Job, intensity: np.ndarray | None =
             return mesh_structure(labels, job, intensity, presample=False)
     stats["maxDeviationVoxels"], stats["maxDeviationMm"] = worst
     normals = vertex_normals(world, faces)
-    return world.astype(np.float32), faces.astype(np.int32), normals.astype(np.float32), stats
+    world, faces = world.astype(np.float32), faces.astype(np.int32)
+    return world, faces, normals.astype(np.float32), stats, surface_area_mm2(world, faces)
 
 
 def constrained(before: np.ndarray, after: np.ndarray, limit: float) -> np.ndarray:

@@ -25,7 +25,22 @@ class StructureMesh:
     #: (mean voxel index i, j, k), ``box`` (index slices' start/stop), and when an intensity
     #: volume was given ``intensitySum`` / ``intensitySumSquares``.
     voxel_stats: dict = field(default_factory=dict)
+    #: ``surface_area_mm2(vertices, faces)``, where the mesh was made (a meshing worker, so
+    #: the report does not sum every triangle again after the last structure); else on first use
+    area_mm2: float | None = None
 
     @property
     def triangle_count(self) -> int:
         return int(len(self.faces))
+
+    @property
+    def surface_area_mm2(self) -> float:
+        if self.area_mm2 is None:
+            self.area_mm2 = surface_area_mm2(self.vertices, self.faces)
+        return self.area_mm2
+
+
+def surface_area_mm2(vertices: np.ndarray, faces: np.ndarray) -> float:
+    """Sum of the triangles' areas (world mm, so mm²)."""
+    corners = np.asarray(vertices, dtype=np.float64)[np.asarray(faces)]
+    return float(0.5 * np.linalg.norm(np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]), axis=1).sum())
