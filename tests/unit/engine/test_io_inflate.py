@@ -22,8 +22,10 @@ def gz(tmp_path):
     return path
 
 
-def test_reads_what_gzip_reads_with_seeks_back_and_forth(gz, monkeypatch):
+@pytest.mark.parametrize("input_bytes", [4096, inflate.INPUT_BYTES])
+def test_reads_what_gzip_reads_with_seeks_back_and_forth(gz, monkeypatch, input_bytes):
     monkeypatch.setattr(inflate, "KEEP_BYTES", 1000)  # seeking back past it inflates again
+    monkeypatch.setattr(inflate, "INPUT_BYTES", input_bytes)  # compressed input read at a time
     reader = InflatingReader(gz)
     assert reader.read(4) == CONTENT[:4]
     reader.seek(0)
@@ -66,10 +68,14 @@ def test_a_cut_or_damaged_stream_raises_as_gzip_does(gz, tmp_path):
         InflatingReader(bad).read(len(CONTENT))
 
 
-def test_inflates_only_what_is_read(gz):
-    reader = InflatingReader(gz)
-    reader.read(100)
-    assert reader._inflated < 1_000_000  # noqa: SLF001 - the header of a scan past the budget costs no more
+def test_reads_and_inflates_only_what_is_asked_for(gz, monkeypatch):
+    # the header of a scan past the budget, or the first volume of a 4D series, costs no more
+    monkeypatch.setattr(inflate, "INPUT_BYTES", 4096)
+    with InflatingReader(gz) as reader:
+        reader.read(100)
+        assert reader._inflated < 100_000  # noqa: SLF001
+        assert reader._file.tell() <= 4096 < gz.stat().st_size  # noqa: SLF001
+    assert reader._file.closed  # noqa: SLF001
 
 
 def test_nifti_through_it_equals_nibabels_own_load(tmp_path):
