@@ -14,7 +14,7 @@ import nibabel as nib
 import numpy as np
 from PIL import Image, ImageDraw
 
-from .mesh.model import StructureMesh
+from .mesh.model import StructureMesh, cross_rows
 
 PANEL_HEIGHT = 256
 _OVERLAY_ALPHA = 0.45
@@ -147,7 +147,7 @@ def _render_3d(meshes: list[StructureMesh], size: int) -> Image.Image:
             continue
         a, b, c = (pixel[mesh.faces[big, i]] for i in range(3))
         world = [mesh.vertices[mesh.faces[big, i]].astype(np.float32) for i in range(3)]
-        normal = np.cross(world[1] - world[0], world[2] - world[0])
+        normal = cross_rows(world[1] - world[0], world[2] - world[0])
         front = normal[:, 1] > 0  # back faces are hidden behind front ones anyway
         if not front.any():
             continue

@@ -7,14 +7,14 @@ from pathlib import Path
 import numpy as np
 
 from .export_obj import material_name
-from .model import StructureMesh
+from .model import StructureMesh, cross_rows
 
 _TRIANGLE = np.dtype([("normal", "<f4", 3), ("vertices", "<f4", (3, 3)), ("attribute", "<u2")])
 
 
 def stl_bytes(mesh: StructureMesh) -> bytes:
     corners = mesh.vertices[mesh.faces].astype(np.float32)
-    face_normals = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
+    face_normals = cross_rows(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
     length = np.linalg.norm(face_normals, axis=1, keepdims=True)
     length[length == 0] = 1.0
     records = np.zeros(len(mesh.faces), dtype=_TRIANGLE)

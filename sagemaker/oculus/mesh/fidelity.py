@@ -21,6 +21,8 @@ from scipy import sparse
 from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 
+from .model import cross_rows
+
 #: The offset and the shift ``fit_moments`` may apply, in voxels (of the smallest edge): a bound for tiny
 #: structures whose surface is too coarse for a first-order offset.
 MAX_OFFSET_VOXELS = 0.5
@@ -110,7 +112,7 @@ def _faults(vertices: np.ndarray, faces: np.ndarray, among: np.ndarray | None) -
     face flagged there (None: all)."""
     centred = vertices - (vertices.mean(axis=0) if len(vertices) else 0.0)
     triangles = centred[faces]
-    face_normal = _cross(triangles[:, 1] - triangles[:, 0], triangles[:, 2] - triangles[:, 0])
+    face_normal = cross_rows(triangles[:, 1] - triangles[:, 0], triangles[:, 2] - triangles[:, 0])
     span = float(np.ptp(vertices, axis=0).max(initial=0.0)) if len(vertices) else 0.0
     no_area = np.einsum("ij,ij->i", face_normal, face_normal) <= (1e-12 * span**2) ** 2
     doubt = _fans_in_doubt(face_normal, faces, len(vertices))
@@ -244,24 +246,15 @@ def _near_other_pieces(centre: np.ndarray, radius: np.ndarray, face_piece: np.nd
     return near
 
 
-def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Row-wise cross product (``np.cross`` costs several times more on many short rows)."""
-    out = np.empty(np.broadcast_shapes(a.shape, b.shape))
-    for k in range(3):
-        i, j = (k + 1) % 3, (k + 2) % 3
-        out[:, k] = a[:, i] * b[:, j] - a[:, j] * b[:, i]
-    return out
-
-
 def _segment_crosses(p: np.ndarray, q: np.ndarray, triangle: np.ndarray) -> np.ndarray:
     """Per row: the segment p-q passes through the triangle's interior (strictly)."""
     a, b, c = triangle[:, 0] - p, triangle[:, 1] - p, triangle[:, 2] - p
     d = q - p
-    normal = _cross(b - a, c - a)
+    normal = cross_rows(b - a, c - a)
     apart = np.einsum("ij,ij->i", normal, a) * np.einsum("ij,ij->i", normal, a - d) < 0
-    s1 = np.einsum("ij,ij->i", d, _cross(a, b))
-    s2 = np.einsum("ij,ij->i", d, _cross(b, c))
-    s3 = np.einsum("ij,ij->i", d, _cross(c, a))
+    s1 = np.einsum("ij,ij->i", d, cross_rows(a, b))
+    s2 = np.einsum("ij,ij->i", d, cross_rows(b, c))
+    s3 = np.einsum("ij,ij->i", d, cross_rows(c, a))
     return apart & (((s1 > 0) & (s2 > 0) & (s3 > 0)) | ((s1 < 0) & (s2 < 0) & (s3 < 0)))
 
 
@@ -290,7 +283,7 @@ def fit_moments(
     face_piece = vertex_piece[faces[:, 0]]
     limit = MAX_OFFSET_VOXELS * voxel_mm
     a, b, c = (vertices[faces[:, i]] for i in range(3))
-    face_normals = np.cross(b - a, c - a)
+    face_normals = cross_rows(b - a, c - a)
     normals = np.empty_like(vertices)
     for axis in range(3):
         normals[:, axis] = np.bincount(faces.ravel(), np.repeat(face_normals[:, axis], 3), minlength=len(vertices))
@@ -329,7 +322,7 @@ def enclosed_volume(vertices: np.ndarray, faces: np.ndarray) -> float:
 def _piece_moments(vertices, faces, face_piece, pieces) -> tuple[np.ndarray, np.ndarray]:
     """Per piece: enclosed volume and solid centroid (closed, outward-wound pieces)."""
     a, b, c = (vertices[faces[:, i]] for i in range(3))
-    six = np.einsum("ij,ij->i", a, np.cross(b, c))
+    six = np.einsum("ij,ij->i", a, cross_rows(b, c))
     volume = np.bincount(face_piece, six, minlength=pieces) / 6.0
     summed = a + b + c
     moment = np.stack([np.bincount(face_piece, six * summed[:, axis], minlength=pieces) for axis in range(3)], axis=1)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 
+from .model import cross_rows
+
 #: Taubin lambda|mu smoothing (Taubin 1995): a low-pass filter that, unlike plain Laplacian
 #: smoothing, does not shrink the surface, so thin structures (vessels, ribs) keep their girth.
 TAUBIN_LAMBDA = 0.5
@@ -88,7 +90,7 @@ def compact(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.nda
 def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
     """Area-weighted unit vertex normals (outward for outward-wound faces)."""
     a, b, c = (vertices[faces[:, i]] for i in range(3))
-    face_normals = np.cross(b - a, c - a)  # length = 2 x area: area weighting for free
+    face_normals = cross_rows(b - a, c - a)  # length = 2 x area: area weighting for free
     normals = np.zeros_like(vertices, dtype=np.float64)
     index = faces.ravel()
     for axis in range(3):
