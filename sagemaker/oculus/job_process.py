@@ -307,7 +307,8 @@ AFTER_VIEWABLE_NICENESS = 10
 
 
 def _yield_to_the_viewer() -> None:
-    """Every thread of this one-job process at ``AFTER_VIEWABLE_NICENESS`` (never raised).
+    """Every thread of this one-job process, and every process it forked that is still running
+    (the OBJ's writer, ``outputs``), at ``AFTER_VIEWABLE_NICENESS`` (never raised).
 
     The scene the job just published is what its user waits for, and on a laptop running
     everything that browser draws it on the same cores; the OBJ, preview and ZIP still being
@@ -317,6 +318,8 @@ def _yield_to_the_viewer() -> None:
         threads = [int(name) for name in os.listdir("/proc/self/task")]
     except OSError:  # not Linux
         return
+    # a forked writer is single-threaded: its pid is its one thread's id
+    threads += [child.pid for child in multiprocessing.active_children() if child.pid is not None]
     for thread_id in threads:
         try:
             current = os.getpriority(os.PRIO_PROCESS, thread_id)

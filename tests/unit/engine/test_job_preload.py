@@ -57,20 +57,25 @@ def test_a_failed_import_is_raised_on_the_calling_thread(monkeypatch):
         job_process._preload_quietly()
 
 
-def test_once_the_scene_is_out_every_thread_of_the_job_process_yields():
-    # in a process of its own: the niceness cannot be taken back
+def test_once_the_scene_is_out_every_thread_of_the_job_process_and_its_writer_yields():
+    # in a process of its own: the niceness cannot be taken back. The forked process stands
+    # for the OBJ's writer (outputs._apart), still writing when the scene is out
     script = (
-        "import os, threading\n"
+        "import multiprocessing, os, threading\n"
         "from oculus import job_process\n"
         "started, stop, ids = threading.Event(), threading.Event(), []\n"
         "def other():\n"
         "    ids.append(threading.get_native_id()); started.set(); stop.wait()\n"
         "t = threading.Thread(target=other); t.start(); started.wait()\n"
+        "writer = multiprocessing.get_context('fork').Process(target=__import__('time').sleep, args=(30,))\n"
+        "writer.start()\n"
         "job_process._yield_to_the_viewer()\n"
-        "print(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()), os.getpriority(os.PRIO_PROCESS, ids[0]))\n"
-        "stop.set(); t.join()\n"
+        "print(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()), os.getpriority(os.PRIO_PROCESS, ids[0]),\n"
+        "      os.getpriority(os.PRIO_PROCESS, writer.pid))\n"
+        "writer.kill(); writer.join(); stop.set(); t.join()\n"
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True)
-    main, other = (int(v) for v in done.stdout.split())
+    main, other, writer = (int(v) for v in done.stdout.split())
     assert main >= job_process.AFTER_VIEWABLE_NICENESS
     assert other >= job_process.AFTER_VIEWABLE_NICENESS
+    assert writer >= job_process.AFTER_VIEWABLE_NICENESS
