@@ -80,15 +80,16 @@ def run_job_process(task: str, source: Path, out_dir: Path, options: Mapping[str
                     "or the fast mode", code="timeout",
                 )
             if not child.answers.poll(min(left, 1.0)):
+                # ended with nothing left to read, yet no EOF: a process it forked (a meshing
+                # worker, the OBJ's writer) still holds the pipe's sending end
+                if child.process.exitcode is not None and not child.answers.poll(0):
+                    raise _crashed(child)
                 continue
             try:
                 message = child.answers.recv()
             except EOFError:
                 child.process.join(5)
-                raise EngineCrashedError(
-                    f"the engine process ended without an answer (exit {child.process.exitcode}); the job was "
-                    "not finished", code="engine_crashed",
-                ) from None
+                raise _crashed(child) from None
             kind = message[0]
             if kind == "progress":
                 progress(message[1], message[2])
@@ -103,12 +104,21 @@ def run_job_process(task: str, source: Path, out_dir: Path, options: Mapping[str
                 error.http_status = status
                 raise error
     except BaseException:
+        if child is not None:
+            child.close()  # first: a job still running (or its writer) could write into out_dir again
         shutil.rmtree(out_dir, ignore_errors=True)  # partial outputs never reach the results
         raise
     finally:
         if child is not None:
             child.close()
         _spares.replenish(memory_limit)
+
+
+def _crashed(child: _Child) -> EngineCrashedError:
+    return EngineCrashedError(
+        f"the engine process ended without an answer (exit {child.process.exitcode}); the job was "
+        "not finished", code="engine_crashed",
+    )
 
 
 def _child_with(job: tuple, memory_limit: int) -> _Child:

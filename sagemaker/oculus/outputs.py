@@ -18,6 +18,7 @@ still being written.
 
 from __future__ import annotations
 
+import importlib
 import multiprocessing
 import time
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
@@ -31,12 +32,18 @@ from .mesh.extract import extract_meshes
 from .progress import Progress, Viewable, no_progress
 from .report import build_report, mesh_statistics
 from .result_zip import zip_member
-from .results import VIEWER_FILES, VOLUME_RESULTS, ResultFile, VolumeInputs, file_entry
+from .results import (
+    VIEWER_FILES,
+    VOLUME_RESULTS,
+    WRITER_MODULES,
+    ResultFile,
+    VolumeInputs,
+    file_entry,
+)
 from .segment.base import Segmentation
 from .volume import COORDINATE_SYSTEM, Volume
 
 _EXPORT_THREADS = 2
-_APART: tuple[VolumeInputs, Path] | None = None  # what a forked writer reads (``_run_apart``)
 
 
 def write_outputs(
@@ -140,7 +147,9 @@ def _write_outputs(volume, segmentation, out_dir: Path, *, smoothing, reduction_
                 viewable = None
         for entry in exporters:
             if entry.name in apart:
-                record(entry, apart[entry.name].result())
+                *done, warnings = apart[entry.name].result()
+                inputs.warnings.extend(warnings)
+                record(entry, tuple(done))
     timings["export"] = time.perf_counter() - t0
 
     progress("exporting", 90)
@@ -170,10 +179,13 @@ def _run_writer(entry: ResultFile, inputs: VolumeInputs, out_dir: Path) -> tuple
 
 
 class _apart:  # noqa: N801 - used as a context manager, like ``open``
-    """``own_process`` writers started in one forked process at once: name -> its future.
+    """``own_process`` writers started in one forked process at once: name -> its future of
+    ``_run_writer``'s answer plus the warnings the writer added.
 
-    Forked before the export threads start (a fork copies only the thread that forks); without
-    fork or a second CPU they run on the threads like the others (an empty mapping).
+    Forked before the export threads start (a fork copies only the thread that forks), with the
+    writers' modules already imported (an import in the child could wait on a lock some other
+    thread held at the fork). Without fork or a second CPU they run on the threads like the
+    others (an empty mapping).
     """
 
     def __init__(self, inputs: VolumeInputs, out_dir: Path, entries: list[ResultFile]) -> None:
@@ -181,13 +193,16 @@ class _apart:  # noqa: N801 - used as a context manager, like ``open``
         self.pool: ProcessPoolExecutor | None = None
         if not entries or worker_count(None, 2) < 2 or "fork" not in multiprocessing.get_all_start_methods():
             return
-        global _APART
-        _APART = (inputs, out_dir)
+        for module in WRITER_MODULES:
+            importlib.import_module(module)
+        # initargs reach a forked worker by the fork itself: nothing pickled, nothing global
+        self.pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"),
+                                        initializer=_receive, initargs=(inputs, out_dir))
         try:
-            self.pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
             self.futures = {entry.name: self.pool.submit(_run_apart, entry.name) for entry in entries}
-        finally:
-            _APART = None  # the child has its own copy from the moment it forked
+        except BaseException:
+            self.pool.shutdown(cancel_futures=True)
+            raise
 
     def __enter__(self) -> dict[str, Future]:
         return self.futures
@@ -197,9 +212,20 @@ class _apart:  # noqa: N801 - used as a context manager, like ``open``
             self.pool.shutdown(cancel_futures=True)
 
 
-def _run_apart(name: str) -> tuple[list[str], dict, float]:
+_APART: tuple[VolumeInputs, Path] | None = None  # in a forked writer: what it writes from
+
+
+def _receive(inputs: VolumeInputs, out_dir: Path) -> None:
+    global _APART
+    _APART = (inputs, out_dir)
+
+
+def _run_apart(name: str) -> tuple[list[str], dict, float, list[str]]:
     assert _APART is not None
-    return _run_writer(next(e for e in VOLUME_RESULTS if e.name == name), *_APART)
+    inputs, out_dir = _APART
+    known = len(inputs.warnings)
+    done = _run_writer(next(e for e in VOLUME_RESULTS if e.name == name), inputs, out_dir)
+    return (*done, inputs.warnings[known:])  # a writer that gave up says why (results.py)
 
 
 def _intensity_unit(volume: Volume, intensity) -> str | None:

@@ -17,20 +17,17 @@ from typing import TypeVar
 from . import __version__
 from .options import ProcessOptions
 from .progress import Progress, Viewable, no_progress, scaled
+from .results import WRITER_MODULES
 
 # the progress stages of a volume job, in order (the server adds the last two)
 TOTALSEG_STAGES = ("loading", "segmenting", "meshing", "exporting", "packaging", "done")
-
-#: What a volume job runs after its segmentation: the mesher and the writers (``results``
-#: imports each writer when it runs). Imported while the input loads (``_loaded_while_importing``).
-WRITER_MODULES = ("oculus.outputs", "oculus.mesh.export_glb", "oculus.mesh.export_obj", "oculus.preview",
-                  "oculus.export_nifti", "oculus.report_csv")
 
 T = TypeVar("T")
 
 
 def _loaded_while_importing(load: Callable[[], T]) -> T:
-    """``load()`` on a thread while this one imports ``WRITER_MODULES``.
+    """``load()`` on a thread while this one imports ``results.WRITER_MODULES`` (the mesher
+    and the writers).
 
     A cold start (``oculus mesh``) spends ~1 s importing; loading a label map spends most of its
     time inflating the file and searching bounding boxes, both with the GIL released

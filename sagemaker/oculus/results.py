@@ -220,6 +220,11 @@ def _model_image(r: ImageInputs, path: Path) -> None:
     Image.fromarray(r.pixels).save(path)
 
 
+#: The modules the volume writers import when they run (the adapters above): imported ahead
+#: where that pays (``pipeline`` while the input loads; ``outputs`` before it forks a writer).
+WRITER_MODULES = ("oculus.outputs", "oculus.mesh.export_glb", "oculus.mesh.export_obj", "oculus.mesh.export_stl",
+                  "oculus.preview", "oculus.export_nifti", "oculus.report_csv", "oculus.result_zip")
+
 # The order here is the order of the job's file list.
 VOLUME_RESULTS: tuple[ResultFile, ...] = (
     ResultFile("scene.obj", "model/obj", _obj, shown=True, own_process=True),

@@ -70,9 +70,10 @@ def preload() -> None:
     import importlib
     import importlib.util
 
+    from .results import WRITER_MODULES
+
     for module in ("oculus.io", "oculus.io.labels", "oculus.segment.select", "oculus.segment.labels",
-                   "oculus.outputs", "oculus.results", "oculus.mesh.extract", "oculus.preview",
-                   "nibabel", "skimage.measure", "fast_simplification", "onnxruntime",
+                   *WRITER_MODULES, "nibabel", "skimage.measure", "fast_simplification", "onnxruntime",
                    "totalsegmentator.python_api"):
         if importlib.util.find_spec(module.split(".")[0]) is not None:
             importlib.import_module(module)  # the last imports torch: ~2 s

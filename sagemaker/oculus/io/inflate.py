@@ -12,8 +12,9 @@ Like ``gzip.open`` it reads and inflates only what is asked for (a header declar
 past the memory budget is refused before its voxels are inflated; a 4D series is not read past
 its first volume), reads concatenated gzip members, and raises ``EOFError`` where the stream
 ends before its end-of-stream marker (the loader's "truncated" error). The first ``KEEP_BYTES``
-inflated stay in memory for the header's re-reads; seeking back farther starts inflating again
-from the beginning, as ``gzip.open`` does.
+inflated stay in memory for the header's re-reads; a read that starts or continues before the
+stream's position and past them starts inflating again from the beginning, as ``gzip.open``
+does.
 """
 
 from __future__ import annotations
@@ -39,8 +40,8 @@ class InflatingReader(io.RawIOBase):
     """A read-only, seekable file object over a gzip file's inflated content."""
 
     def __init__(self, path: Path | str) -> None:
+        self._file = Path(path).open("rb")  # first: a file that cannot be opened leaves nothing to close
         super().__init__()
-        self._file = Path(path).open("rb")
         self._position = 0
         self._rewind()
 
@@ -104,6 +105,17 @@ class InflatingReader(io.RawIOBase):
 
     def _inflate(self, count: int) -> bytes:
         """Up to ``count`` more inflated bytes (fewer only at the end of the last member)."""
+        try:
+            out = self._inflate_parts(count)
+        except (EOFError, *INFLATE_ERRORS):
+            self._rewind()  # a cut or damaged stream: a later read starts over, not from a lost place
+            raise
+        if self._inflated < KEEP_BYTES:
+            self._kept += out[: KEEP_BYTES - self._inflated]
+        self._inflated += len(out)
+        return out
+
+    def _inflate_parts(self, count: int) -> bytes:
         parts = []
         wanted = count
         while wanted > 0:
@@ -122,8 +134,4 @@ class InflatingReader(io.RawIOBase):
                 raise EOFError("Compressed file ended before the end-of-stream marker was reached")
             parts.append(part)
             wanted -= len(part)
-        out = parts[0] if len(parts) == 1 else b"".join(parts)
-        if self._inflated < KEEP_BYTES:
-            self._kept += out[: KEEP_BYTES - self._inflated]
-        self._inflated += len(out)
-        return out
+        return parts[0] if len(parts) == 1 else b"".join(parts)

@@ -113,3 +113,43 @@ def test_a_process_keeping_a_spare_exits_without_waiting_for_it(tmp_path):
         import os
 
         os.kill(pid, 0)  # the spare is gone with its parent
+
+
+def test_a_job_process_that_dies_while_a_process_it_forked_holds_its_pipe_is_reported_at_once(
+        tmp_path, monkeypatch):
+    # the job process forks the mesher's workers and the OBJ's writer; they inherit its answer
+    # pipe, so its death alone gives the server no EOF: its exit code must be enough
+    import multiprocessing
+    import os
+
+    from oculus import job_process
+    from oculus.errors import EngineCrashedError
+
+    fork = multiprocessing.get_context("fork")
+    answers, answer_end = fork.Pipe(duplex=False)
+    writer = fork.Process(target=time.sleep, args=(60,))  # holds answer_end, as a forked writer does
+    writer.start()
+    job = fork.Process(target=os._exit, args=(9,))  # a native crash mid-export
+    job.start()
+    job.join()
+    answer_end.close()
+
+    class Crashed:
+        process = job
+
+        def __init__(self):
+            self.answers = answers
+
+        def close(self):
+            writer.kill()
+            writer.join()
+            answers.close()
+
+    monkeypatch.setattr(job_process, "_child_with", lambda _job, _limit: Crashed())
+    started = time.monotonic()
+    with pytest.raises(EngineCrashedError) as caught:
+        run_job_process("mesh", tmp_path / "labels.nii.gz", tmp_path / "out", {}, work_dir=tmp_path,
+                        progress=lambda *_: None, timeout_s=60, memory_limit=0)
+    assert caught.value.code == "engine_crashed" and "exit 9" in caught.value.message
+    assert time.monotonic() - started < 10  # not the 60 s deadline
+    assert not writer.is_alive()

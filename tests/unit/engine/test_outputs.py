@@ -180,7 +180,7 @@ def test_outputs_are_byte_identical_on_rerun(inputs, written, tmp_path, monkeypa
     volume, segmentation = inputs
     first, _ = written
     if not fork:
-        monkeypatch.setattr(outputs.multiprocessing, "get_all_start_methods", lambda: ["spawn"])
+        monkeypatch.setattr(outputs, "worker_count", lambda *_: 1)  # as on one CPU: no writer apart
     write_outputs(volume, segmentation, tmp_path, stl=True)
     names = sorted(str(p.relative_to(first)) for p in first.rglob("*") if p.is_file())
     assert names == sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
@@ -204,7 +204,21 @@ def test_a_writer_failing_in_its_own_process_fails_the_job_with_its_error(inputs
         write_outputs(volume, segmentation, tmp_path)
     if len(os.sched_getaffinity(0)) > 1:
         assert f"pid {os.getpid()})" not in str(error.value)  # it ran apart
-    assert not (tmp_path / "result.zip").exists()
+
+
+def test_a_writer_apart_hands_its_warnings_back(inputs, tmp_path, monkeypatch):
+    import dataclasses
+
+    def obj_with_a_warning(r, path):
+        r.warnings.append("the OBJ writer skipped something")
+        path.write_text("# empty\n")
+
+    entries = tuple(dataclasses.replace(e, write=obj_with_a_warning) if e.name == "scene.obj" else e
+                    for e in outputs.VOLUME_RESULTS)
+    monkeypatch.setattr(outputs, "VOLUME_RESULTS", entries)  # a forked child inherits the patch
+    volume, segmentation = inputs
+    summary = write_outputs(volume, segmentation, tmp_path)
+    assert "the OBJ writer skipped something" in summary["result"]["warnings"]
 
 
 def test_empty_segmentation_is_a_typed_error(inputs, tmp_path):
