@@ -106,6 +106,7 @@ def run_job_process(task: str, source: Path, out_dir: Path, options: Mapping[str
     except BaseException:
         if child is not None:
             child.close()  # first: a job still running (or its writer) could write into out_dir again
+            child = None
         shutil.rmtree(out_dir, ignore_errors=True)  # partial outputs never reach the results
         raise
     finally:

@@ -18,7 +18,6 @@ still being written.
 
 from __future__ import annotations
 
-import importlib
 import multiprocessing
 import time
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
@@ -35,10 +34,10 @@ from .result_zip import zip_member
 from .results import (
     VIEWER_FILES,
     VOLUME_RESULTS,
-    WRITER_MODULES,
     ResultFile,
     VolumeInputs,
     file_entry,
+    import_writers,
 )
 from .segment.base import Segmentation
 from .volume import COORDINATE_SYSTEM, Volume
@@ -193,8 +192,7 @@ class _apart:  # noqa: N801 - used as a context manager, like ``open``
         self.pool: ProcessPoolExecutor | None = None
         if not entries or worker_count(None, 2) < 2 or "fork" not in multiprocessing.get_all_start_methods():
             return
-        for module in WRITER_MODULES:
-            importlib.import_module(module)
+        import_writers()
         # initargs reach a forked worker by the fork itself: nothing pickled, nothing global
         self.pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"),
                                         initializer=_receive, initargs=(inputs, out_dir))

@@ -7,7 +7,6 @@ progress stages: uploading and ``done`` belong to whoever runs the job.
 
 from __future__ import annotations
 
-import importlib
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -17,7 +16,7 @@ from typing import TypeVar
 from . import __version__
 from .options import ProcessOptions
 from .progress import Progress, Viewable, no_progress, scaled
-from .results import WRITER_MODULES
+from .results import import_writers
 
 # the progress stages of a volume job, in order (the server adds the last two)
 TOTALSEG_STAGES = ("loading", "segmenting", "meshing", "exporting", "packaging", "done")
@@ -26,8 +25,8 @@ T = TypeVar("T")
 
 
 def _loaded_while_importing(load: Callable[[], T]) -> T:
-    """``load()`` on a thread while this one imports ``results.WRITER_MODULES`` (the mesher
-    and the writers).
+    """``load()`` on a thread while this one imports the mesher and the writers
+    (``results.import_writers``).
 
     A cold start (``oculus mesh``) spends ~1 s importing; loading a label map spends most of its
     time inflating the file and searching bounding boxes, both with the GIL released
@@ -37,8 +36,7 @@ def _loaded_while_importing(load: Callable[[], T]) -> T:
     """
     with ThreadPoolExecutor(1, thread_name_prefix="load") as reader:
         loading = reader.submit(load)
-        for module in WRITER_MODULES:
-            importlib.import_module(module)
+        import_writers()
         return loading.result()
 
 
@@ -99,7 +97,12 @@ def mesh_label_map(
     timings: dict[str, float] = {}
     started = time.perf_counter()
     progress("loading", 0)
-    engine = _loaded_while_importing(lambda: LabelsEngine.from_file(label_map, task=options.totalseg_task).find_boxes())
+    def load() -> LabelsEngine:
+        engine = LabelsEngine.from_file(label_map, task=options.totalseg_task)
+        _ = engine.boxes  # found on the loading thread too: find_objects releases the GIL
+        return engine
+
+    engine = _loaded_while_importing(load)
     volume = engine.reference_volume(reference_scan)
     timings["load"] = time.perf_counter() - started
     t0 = time.perf_counter()

@@ -16,7 +16,7 @@ from scipy import ndimage
 
 from . import __version__
 from .colors import hex_color, system_of
-from .mesh.model import StructureMesh, surface_area_mm2  # noqa: F401 - surface_area_mm2: part of this module's API
+from .mesh.model import StructureMesh
 from .segment.base import Segmentation
 from .volume import COORDINATE_SYSTEM, COORDINATE_SYSTEM_NOTE, Volume
 

@@ -221,9 +221,18 @@ def _model_image(r: ImageInputs, path: Path) -> None:
 
 
 #: The modules the volume writers import when they run (the adapters above): imported ahead
-#: where that pays (``pipeline`` while the input loads; ``outputs`` before it forks a writer).
+#: where that pays (``import_writers``; and a warm spare's ``tasks.preload``).
 WRITER_MODULES = ("oculus.outputs", "oculus.mesh.export_glb", "oculus.mesh.export_obj", "oculus.mesh.export_stl",
                   "oculus.preview", "oculus.export_nifti", "oculus.report_csv", "oculus.result_zip")
+
+
+def import_writers() -> None:
+    """Import ``WRITER_MODULES`` now (``pipeline``: while the input loads; ``outputs``: before
+    it forks a writer, whose own import could wait on a lock another thread held at the fork)."""
+    import importlib
+
+    for module in WRITER_MODULES:
+        importlib.import_module(module)
 
 # The order here is the order of the job's file list.
 VOLUME_RESULTS: tuple[ResultFile, ...] = (

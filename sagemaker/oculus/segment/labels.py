@@ -78,18 +78,20 @@ class LabelsEngine:
             )
         return volume
 
-    def find_boxes(self) -> LabelsEngine:
-        """Find each label's bounding box now (once; ``segment`` hands them on to the mesher)."""
+    @property
+    def boxes(self) -> list:
+        """Each label's bounding box (``mesh.boxes.label_boxes``), found once, when first asked
+        for (``pipeline`` asks on the thread that loads the map); ``segment`` hands them on to
+        the mesher."""
         if self._boxes is None:
             from ..mesh.boxes import label_boxes
 
             self._boxes = label_boxes(self.labels)
-        return self
+        return self._boxes
 
     def segment(self, volume: Volume, options: SegmentOptions, progress: Progress = no_progress) -> Segmentation:
         progress("segmenting", 0)
-        boxes = self.find_boxes()._boxes
-        assert boxes is not None
+        boxes = self.boxes
         present = [label for label, box in enumerate(boxes, start=1) if box is not None]
         unnamed = [v for v in present if v not in self.classes]
         classes = {v: self.classes.get(v, f"label_{v}") for v in present}

@@ -103,8 +103,8 @@ def test_a_damaged_label_map_fails_its_job_with_the_loaders_error(tmp_path):
 def test_boxes_are_found_once_and_handed_to_the_mesher(tmp_path):
     labels = np.zeros((10, 12, 14), np.uint8)
     labels[2:5, 3:7, 4:9] = 2
-    engine = LabelsEngine.from_file(_save(tmp_path / "labels.nii.gz", labels)).find_boxes()
-    boxes = engine._boxes  # noqa: SLF001
+    engine = LabelsEngine.from_file(_save(tmp_path / "labels.nii.gz", labels))
+    boxes = engine.boxes
     segmentation = engine.segment(engine.reference_volume(), SegmentOptions(task="total"))
     assert segmentation.boxes is boxes
     assert boxes == [None, (slice(2, 5), slice(3, 7), slice(4, 9))]

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from oculus.mesh.extract import extract_meshes
-from oculus.report import build_report, label_statistics, mesh_statistics, surface_area_mm2
+from oculus.mesh.model import surface_area_mm2
+from oculus.report import build_report, label_statistics, mesh_statistics
 from oculus.segment.base import EngineInfo, Segmentation
 from oculus.volume import Volume
 
