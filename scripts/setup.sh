@@ -32,6 +32,16 @@ need node
 need npm
 
 stamp() { cat "$@" 2>/dev/null | sha256sum | cut -c1-16; }
+# The environments take about 7 GB (torch, TensorFlow, VTK for the engine and its tests); pip's
+# wheel cache would add a second copy of every download, so it is off unless asked for.
+export PIP_NO_CACHE_DIR=${PIP_NO_CACHE_DIR:-1}
+free_gib() { df -Pk "$ROOT" | awk 'NR==2 { printf "%d", $4 / 1048576 }'; }
+warn_if_disk_short() {  # a full disk fails pip halfway with a bare errno 28; say why up front
+  local free; free=$(free_gib)
+  if [ "$free" -lt "$1" ]; then
+    printf '\033[1;33m[setup]\033[0m only %s GiB free on %s; this step needs about %s GiB (free some space if it fails with "No space left on device")\n' "$free" "$ROOT" "$1" >&2
+  fi
+}
 # pip warns once per package about this machine's optional local index folders; keep the rest.
 pip_quiet() { "$@" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2); }
 
@@ -39,6 +49,7 @@ pip_quiet() { "$@" 2> >(grep -v "is ignored: it is neither a file nor a director
 PY_STAMP=$(stamp requirements-dev.txt sagemaker/requirements.txt sagemaker/pyproject.toml requirements-lambda.txt scripts/setup.sh)
 if [ ! -x .venv/bin/python ] || [ "$(cat .venv/.oculus-stamp 2>/dev/null)" != "$PY_STAMP" ]; then
   say "Python environment (.venv): installing pinned dependencies (first run takes a few minutes)"
+  warn_if_disk_short 6
   [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
   pip_quiet .venv/bin/python -m pip install --quiet --upgrade pip==26.3
   # Install the CPU build first: a plain 'torch' requirement would pull a multi-GB CUDA build.
@@ -59,6 +70,7 @@ for tool in iac checkov; do
   TOOL_STAMP=$(stamp "$req")
   if [ ! -x "$venv/bin/python" ] || [ "$(cat "$venv/.oculus-stamp" 2>/dev/null)" != "$TOOL_STAMP" ]; then
     say "template checkers ($venv): $(grep -v '^#' "$req" | tr '\n' ' ')"
+    warn_if_disk_short 1
     [ -x "$venv/bin/python" ] || "$PYTHON" -m venv "$venv"
     pip_quiet "$venv/bin/python" -m pip install --quiet --upgrade pip==26.3
     pip_quiet "$venv/bin/pip" install --quiet -r "$req"
