@@ -388,12 +388,12 @@ def _decimate_within(world, faces, rungs, parts, deviation, tolerance):
     def undecimated():
         if not kept:
             fitted = parts.fit(world, faces, extracted=True)
-            kept.extend([fitted, deviation(fitted, faces)[0]])
+            kept.extend([fitted, deviation(fitted, faces)])
         return kept
 
     def within(worst: float) -> bool:
         # the tolerance, or the undecimated surface's own deviation where that is larger
-        return tolerance is None or worst <= tolerance or worst <= undecimated()[1]
+        return tolerance is None or worst <= tolerance or worst <= undecimated()[1][0]
 
     def attempt(rung, passed=None):
         # ``passed``: a finer rung's result, whose decimated (unfitted) surface is decimated
@@ -448,8 +448,10 @@ def _decimate_within(world, faces, rungs, parts, deviation, tolerance):
             return checked
         index += 1
         result = attempt(rungs[index]) if index < len(rungs) else None
-    world = undecimated()[0]
-    mended = _untangled(world, faces, parts.reference[0])
+    fitted, fitted_worst = undecimated()
+    mended = _untangled(fitted, faces, parts.reference[0])
+    if mended is fitted:  # nothing to mend (most meshes): its deviation is already measured
+        return fitted, faces, fitted_worst
     world = parts.reference[0] if mended is None else mended  # marching cubes' own surface
     return world, faces, deviation(world, faces)
 
