@@ -50,6 +50,14 @@ def fortran_ordered(array: np.ndarray) -> bool:
     return array.flags.f_contiguous and not array.flags.c_contiguous
 
 
+def zero_padded(array: np.ndarray, width: int) -> np.ndarray:
+    """``np.pad(array, width)``: zeros around, the same memory order, in half its time (on a
+    structure's crop ``np.pad``'s general machinery costs as much as the copy itself)."""
+    padded = np.zeros([n + 2 * width for n in array.shape], array.dtype, order="F" if fortran_ordered(array) else "C")
+    padded[tuple(slice(width, width + n) for n in array.shape)] = array
+    return padded
+
+
 def worker_count(workers: int | None, jobs: int) -> int:
     """``workers``, or the CPUs this process may use, but at least 1 and at most ``jobs``."""
     if workers is None:

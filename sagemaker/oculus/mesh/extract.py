@@ -42,7 +42,7 @@ from scipy.spatial import cKDTree
 from ..colors import color_of
 from ..errors import InputError
 from ..progress import Progress, no_progress
-from .boxes import fortran_ordered, label_boxes, worker_count
+from .boxes import fortran_ordered, label_boxes, worker_count, zero_padded
 from .fidelity import (
     Faults,
     boundary_deviation,
@@ -203,7 +203,7 @@ def mesh_structure(labels: np.ndarray, job: _Job, intensity: np.ndarray | None =
     stats = crop_statistics(mask, start, None if intensity is None else intensity[job.box])
     stats["box"] = [[s.start, s.stop] for s in job.box]
     axes, voxels = job.affine[:3, :3], stats["voxelCount"]
-    padded = np.pad(mask, 1)
+    padded = zero_padded(mask, 1)
     factors = (1, 1, 1)
     override = job.reduction_percent is not None
     if presample and job.smoothing and override and job.reduction_percent >= PRESAMPLE_MIN_REDUCTION and voxels >= PRESAMPLE_MIN_VOXELS:
@@ -221,7 +221,7 @@ def mesh_structure(labels: np.ndarray, job: _Job, intensity: np.ndarray | None =
         inside = _inside_ends(padded, vertices)
         index = vertices
     else:
-        field = np.pad(_block_mean(mask, factors), 1)
+        field = zero_padded(_block_mean(mask, factors), 1)
         vertices, faces = iso_surface(field)
         f = np.asarray(factors, dtype=np.float64)
         index = (vertices - 1.0) * f + (f - 1.0) / 2.0 + 1.0

@@ -21,6 +21,7 @@ from scipy import sparse
 from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 
+from .boxes import zero_padded
 from .model import cross_rows
 
 #: The offset and the shift ``fit_moments`` may apply, in voxels (of the smallest edge): a bound for tiny
@@ -341,7 +342,7 @@ def boundary_deviation(points: np.ndarray, mask: np.ndarray, axes: np.ndarray) -
     """
     if len(points) == 0:
         return 0.0, 0.0
-    grid = np.pad(mask, 2)  # outside the crop is background; no neighbour falls off the grid
+    grid = zero_padded(mask, 2)  # outside the crop is background; no neighbour falls off the grid
     home = np.clip(np.floor(points + 0.5).astype(np.int64) + 2, 1, np.asarray(grid.shape) - 2)
     strides = np.asarray(grid.strides, np.int64) // grid.itemsize
     flat_grid = grid.reshape(-1)
@@ -366,13 +367,15 @@ def boundary_deviation(points: np.ndarray, mask: np.ndarray, axes: np.ndarray) -
         best_step[part] = np.argmin(squared, axis=1)
         best[part] = np.take_along_axis(squared, best_step[part, None], axis=1)[:, 0]
     far = ~np.isfinite(best)
-    worst_voxels = float(np.sqrt(best[~far].max(initial=0.0)))
-    if far.any():
+    any_far = bool(far.any())
+    near = ~far if any_far else slice(None)  # usually every point: views, not copies
+    worst_voxels = float(np.sqrt(best[near].max(initial=0.0)))
+    if any_far:
         worst_voxels = max(worst_voxels, 1.0)
     # the offsets in index units for the mm figure: only per axis the step moves along
-    steps = _NEIGHBOURS[best_step[~far]]
-    offset = np.where(steps > 0, above[~far], np.where(steps < 0, -below[~far], 0.0))
+    steps = _NEIGHBOURS[best_step[near]]
+    offset = np.where(steps > 0, above[near], np.where(steps < 0, -below[near], 0.0))
     worst_mm = float(np.linalg.norm(offset @ axes.T, axis=1).max(initial=0.0))
-    if far.any():
+    if any_far:
         worst_mm = max(worst_mm, float(np.linalg.norm(axes, axis=0).min()))
     return worst_voxels, worst_mm
