@@ -198,6 +198,28 @@ def test_boundary_deviation_is_the_distance_to_the_voxel_cubes():
         assert mm == pytest.approx(2.0 * expected, abs=1e-4)
 
 
+def test_boundary_deviation_counts_a_point_beyond_one_voxel_as_one_voxel():
+    mask = np.zeros((9, 9, 9), bool)
+    mask[1:8, 1:8, 1:8] = True  # faces at 0.5 and 7.5: the centre (4, 4, 4) is 3.5 voxels in
+    axes = np.diag([2.0, 3.0, 4.0])
+    near = np.array([[4.0, 4.0, 0.8]])  # 0.3 voxel, 1.2 mm along the third axis
+    assert boundary_deviation(near, mask, axes) == pytest.approx((0.3, 1.2), abs=1e-5)
+    voxels, mm = boundary_deviation(np.array([[4.0, 4.0, 4.0], [4.0, 4.0, 0.8]]), mask, axes)
+    assert voxels == 1.0 and mm == pytest.approx(2.0)  # the smallest voxel edge, the bound it states
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("dtype", [bool, np.uint8, np.float32])
+def test_zero_padded_is_np_pad_with_zeros_in_the_same_memory_order(order, dtype):
+    from oculus.mesh.boxes import zero_padded
+
+    array = np.asarray(np.random.default_rng(3).random((4, 5, 6)) * 3, dtype=dtype, order=order)
+    for width in (1, 2):
+        expected, padded = np.pad(array, width), zero_padded(array, width)
+        assert padded.dtype == expected.dtype and np.array_equal(padded, expected)
+        assert (padded.flags.f_contiguous, padded.flags.c_contiguous) == (expected.flags.f_contiguous, expected.flags.c_contiguous)
+
+
 def test_present_labels_reads_either_memory_order_without_sorting():
     labels = np.zeros((6, 7, 8), np.uint8)
     labels[1, 2, 3], labels[4, 5, 6], labels[0, 0, 7] = 9, 200, 3
