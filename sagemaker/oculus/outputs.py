@@ -173,7 +173,8 @@ def _run_writer(entry: ResultFile, inputs: VolumeInputs, out_dir: Path) -> tuple
     """(names written, their ZIP members compressed ahead, seconds)."""
     t0 = time.perf_counter()
     names = entry.run(inputs, out_dir)
-    members = {n: zip_member(n, (out_dir / n).read_bytes()) for n in names} if entry.in_zip else {}
+    # a writer that compressed its member as it wrote (``MemberWriter``) left it in zip_members
+    members = {n: inputs.zip_members.get(n) or zip_member(n, (out_dir / n).read_bytes()) for n in names} if entry.in_zip else {}
     return names, members, time.perf_counter() - t0
 
 

@@ -3,13 +3,15 @@
 Already-compressed files and the GLB are stored, text deflated (ISA-L level 1: about a quarter
 of zlib level 1's CPU for a slightly smaller member; any unzip reads it); classic ZIP, ZIP64
 only past 4 GB. Members may be compressed ahead (``zip_member``, by the thread that wrote the
-file) so packaging only concatenates: nothing is compressed twice.
+file, or ``MemberWriter``, while it is written) so packaging only concatenates: nothing is
+compressed twice.
 """
 
 from __future__ import annotations
 
 import struct
 import zipfile
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from isal import isal_zlib
@@ -30,6 +32,57 @@ def zip_member(name: str, data: bytes) -> ZipMember:
         body = compressor.compress(data) + compressor.flush()
         return zipfile.ZIP_DEFLATED, isal_zlib.crc32(data), len(data), body
     return zipfile.ZIP_STORED, isal_zlib.crc32(data), len(data), data
+
+
+class MemberWriter:
+    """A binary file whose ZIP member is compressed as it is written: each chunk goes to the
+    disk and, on a thread of its own, through the member's compressor (ISA-L releases the GIL),
+    so a text writer's formatting and the compression overlap instead of the file being read
+    back and compressed after it. ``member`` (``zip_member``'s answer, the same content) once
+    closed without error. The chunks written must not change afterwards: the thread reads them
+    later.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.member: ZipMember | None = None
+        self._stored = path.name.endswith(_STORED)
+        self._compressor = isal_zlib.compressobj(1, isal_zlib.DEFLATED, -15)  # raw deflate, as in a ZIP
+        self._crc, self._size = 0, 0
+        self._parts: list[Future] = []
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="zip-member")  # one: chunks in order
+        self._file = open(path, "wb")  # noqa: SIM115 - closed by close()
+
+    def _add(self, chunk) -> bytes:
+        self._crc = isal_zlib.crc32(chunk, self._crc)
+        self._size += len(chunk)
+        return bytes(chunk) if self._stored else self._compressor.compress(chunk)
+
+    def write(self, chunk) -> int:
+        self._file.write(chunk)
+        self._parts.append(self._thread.submit(self._add, chunk))
+        return len(chunk)
+
+    def close(self) -> None:
+        try:
+            self._file.close()
+            if not self._stored:
+                self._parts.append(self._thread.submit(self._compressor.flush))
+            body = b"".join(part.result() for part in self._parts)
+            method = zipfile.ZIP_STORED if self._stored else zipfile.ZIP_DEFLATED
+            self.member = (method, self._crc, self._size, body)
+        finally:
+            self._parts.clear()
+            self._thread.shutdown(cancel_futures=True)
+
+    def __enter__(self) -> MemberWriter:
+        return self
+
+    def __exit__(self, exc_type, *_exc) -> None:
+        if exc_type is None:
+            self.close()
+            return
+        self._thread.shutdown(cancel_futures=True)  # the file is not whole: no member
+        self._file.close()
 
 
 def write_zip(out_dir: Path, names: list[str], zip_path: Path, members: dict[str, ZipMember] | None = None) -> None:

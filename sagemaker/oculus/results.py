@@ -104,8 +104,11 @@ class ResultFile:
 
 def _obj(r: VolumeInputs, path: Path) -> None:
     from .mesh.export_obj import write_obj
+    from .result_zip import MemberWriter
 
-    write_obj(r.meshes, path)
+    with MemberWriter(path) as out:  # 46 MB of text on the benchmark map: compressed as formatted
+        write_obj(r.meshes, out)
+    r.zip_members[path.relative_to(r.out_dir).as_posix()] = out.member
 
 
 def _mtl(r: VolumeInputs, path: Path) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -20,26 +21,31 @@ def material_name(mesh: StructureMesh) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "_", mesh.name) or f"label_{mesh.label}"
 
 
-def write_obj(meshes: list[StructureMesh], obj_path: Path, mtl_name: str = "scene.mtl") -> None:
-    """Write all structures into one OBJ (1-based indices shared by ``v`` and ``vn``).
+def write_obj(meshes: list[StructureMesh], destination: Path | BinaryIO, mtl_name: str = "scene.mtl") -> None:
+    """Write all structures into one OBJ (1-based indices shared by ``v`` and ``vn``), to a path
+    or a binary file (``result_zip.MemberWriter``: each chunk is written once, never changed).
 
     Per structure: ``o <name>``, ``usemtl <name>``, its ``v`` and ``vn`` lines, then
     ``f a//a b//b c//c`` lines (what three.js' OBJLoader, Blender and trimesh read as one
     object with one material).
     """
+    if isinstance(destination, (str, Path)):
+        with open(destination, "wb") as out:
+            write_obj(meshes, out, mtl_name)
+        return
+    out = destination
     table = digit_table(sum(len(m.vertices) for m in meshes) + 1)  # decimal strings of 1..N
-    with open(obj_path, "wb") as out:
-        out.write(b"# IRIS Oculus scene: RAS+ world millimetres, one object per structure\n")
-        out.write(f"mtllib {mtl_name}\n".encode())
-        offset = 1
-        for mesh in meshes:
-            name = material_name(mesh)
-            out.write(f"o {name}\nusemtl {name}\n".encode())
-            out.write(lines(b"v", decimal_columns(mesh.vertices, 4)))
-            out.write(lines(b"vn", decimal_columns(mesh.normals, 4)))
-            if len(mesh.faces):
-                out.write(lines(b"f", face_columns(mesh.faces.astype(np.int64) + offset, table)))
-            offset += len(mesh.vertices)
+    out.write(b"# IRIS Oculus scene: RAS+ world millimetres, one object per structure\n")
+    out.write(f"mtllib {mtl_name}\n".encode())
+    offset = 1
+    for mesh in meshes:
+        name = material_name(mesh)
+        out.write(f"o {name}\nusemtl {name}\n".encode())
+        out.write(lines(b"v", decimal_columns(mesh.vertices, 4)))
+        out.write(lines(b"vn", decimal_columns(mesh.normals, 4)))
+        if len(mesh.faces):
+            out.write(lines(b"f", face_columns(mesh.faces.astype(np.int64) + offset, table)))
+        offset += len(mesh.vertices)
 
 
 def write_mtl(meshes: list[StructureMesh], mtl_path: Path) -> None:

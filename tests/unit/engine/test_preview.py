@@ -53,3 +53,13 @@ def test_3d_panel_fills_a_coarse_mesh_without_holes():
     r, c = np.ogrid[:128, :128]
     disc = (r - centre[0]) ** 2 + (c - centre[1]) ** 2 <= (radius - 3) ** 2
     assert lit[disc].all()
+
+
+def test_widest_extent_is_the_largest_corner_offset_across_or_down():
+    from oculus.preview import _widest_extent
+
+    rng = np.random.default_rng(5)
+    pixel = (rng.random((50, 3)) * 400).astype(np.float32)
+    faces = rng.integers(0, 50, (200, 3))
+    corners = pixel[faces, :2]  # (F, 3, 2): every other corner's offset from the first
+    assert np.array_equal(_widest_extent(pixel, faces), np.abs(corners[:, 1:] - corners[:, :1]).max(axis=(1, 2)))
