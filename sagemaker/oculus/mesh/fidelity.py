@@ -189,8 +189,7 @@ def _pairs_between_pieces(triangles: np.ndarray, face_piece: np.ndarray,
     of the mesh. On example_ct's body (68 pieces, 74 k faces, 2 k minor) this costs 0.14 s,
     where a grid over every face near another piece cost 1.7 s.
     """
-    centre = triangles.mean(axis=1)
-    radius = np.sqrt(((triangles - centre[:, None]) ** 2).sum(axis=2).max(axis=1))
+    centre, radius = _bounding_spheres(triangles)
     faces = np.arange(len(triangles))
     if among is None:
         faces = np.flatnonzero(_near_other_pieces(centre, radius, face_piece))
@@ -221,6 +220,20 @@ def _pairs_between_pieces(triangles: np.ndarray, face_piece: np.ndarray,
     count = np.int64(len(triangles))
     key = np.unique(np.minimum(first, second).astype(np.int64) * count + np.maximum(first, second))
     return key // count, key % count
+
+
+def _bounding_spheres(triangles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per triangle (F, 3, 3): the mean of its corners, and the distance to its farthest corner.
+
+    A corner and a coordinate at a time: the same sums in the same order as reducing the small
+    axes of (F, 3, 3) arrays (``mean(axis=1)``, ``sum(axis=2)``), bit for bit, at a third of the cost.
+    """
+    centre = (triangles[:, 0] + triangles[:, 1] + triangles[:, 2]) / 3
+    farthest = np.zeros(len(triangles))
+    for corner in range(3):
+        offset = triangles[:, corner] - centre
+        np.maximum(farthest, offset[:, 0] ** 2 + offset[:, 1] ** 2 + offset[:, 2] ** 2, out=farthest)
+    return centre, np.sqrt(farthest)
 
 
 #: Above this many pieces their boxes are not tested one by one (every face is searched).

@@ -251,3 +251,13 @@ def test_tolerance_search_decimates_each_coarser_rung_from_the_finer_one_that_pa
     assert inputs[1:] == sorted(inputs[1:], reverse=True) and all(n < inputs[0] for n in inputs[1:])
     assert mesh.voxel_stats["maxDeviationVoxels"] <= extract.TOLERANCE_VOXELS
     assert directed_edges_balanced(mesh.faces)
+
+
+def test_axis_profiles_count_the_voxels_at_each_index_in_any_memory_layout():
+    from oculus.mesh.extract import _axis_profiles
+
+    mask = np.random.default_rng(2).random((9, 7, 12)) > 0.6
+    for layout in (mask, np.asfortranarray(mask), mask[::2, :, ::-1], np.asfortranarray(mask)[:, 1:6]):
+        expected = [layout.sum(axis=axes, dtype=np.int64) for axes in ((1, 2), (0, 2), (0, 1))]
+        for got, want in zip(_axis_profiles(layout), expected, strict=True):
+            assert got.dtype == np.int64 and np.array_equal(got, want)

@@ -131,3 +131,12 @@ def test_only_faces_that_reach_another_pieces_box_are_searched():
     near = _near_other_pieces(centre, radius, faces[:, 0] // 6)
     assert near[:16].all() and not near[16:].any()
     assert faulty_faces(vertices, faces)[:16].any() and not faulty_faces(vertices, faces)[16:].any()
+
+
+def test_bounding_spheres_are_bit_for_bit_the_reductions_over_corners_and_coordinates():
+    from oculus.mesh.fidelity import _bounding_spheres
+
+    triangles = np.random.default_rng(11).normal(scale=40.0, size=(500, 3, 3))
+    centre, radius = _bounding_spheres(triangles)
+    assert np.array_equal(centre, triangles.mean(axis=1))
+    assert np.array_equal(radius, np.sqrt(((triangles - centre[:, None]) ** 2).sum(axis=2).max(axis=1)))
