@@ -14,7 +14,7 @@ import nibabel as nib
 import numpy as np
 from PIL import Image, ImageDraw
 
-from .mesh.model import StructureMesh, cross_rows
+from .mesh.model import StructureMesh, cross_rows, row_norms
 
 PANEL_HEIGHT = 256
 _OVERLAY_ALPHA = 0.45
@@ -151,7 +151,7 @@ def _render_3d(meshes: list[StructureMesh], size: int) -> Image.Image:
         if not front.any():
             continue
         a, b, c, normal = a[front], b[front], c[front], normal[front]
-        light = 0.3 + 0.7 * normal[:, 1] / np.maximum(np.linalg.norm(normal, axis=1), 1e-12)
+        light = 0.3 + 0.7 * normal[:, 1] / np.maximum(row_norms(normal), 1e-12)
         steps = np.clip(np.ceil(edge[big][front]).astype(np.int64), 1, _MAX_STEPS)  # samples per edge
         u, v, face = _triangle_samples(steps)
         p0 = a[face]

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from .export_obj import material_name
-from .model import StructureMesh, cross_rows
+from .model import StructureMesh, cross_rows, row_norms
 
 _TRIANGLE = np.dtype([("normal", "<f4", 3), ("vertices", "<f4", (3, 3)), ("attribute", "<u2")])
 
@@ -15,7 +15,7 @@ _TRIANGLE = np.dtype([("normal", "<f4", 3), ("vertices", "<f4", (3, 3)), ("attri
 def stl_bytes(mesh: StructureMesh) -> bytes:
     corners = mesh.vertices[mesh.faces].astype(np.float32)
     face_normals = cross_rows(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
-    length = np.linalg.norm(face_normals, axis=1, keepdims=True)
+    length = row_norms(face_normals)[:, None]
     length[length == 0] = 1.0
     records = np.zeros(len(mesh.faces), dtype=_TRIANGLE)
     records["normal"] = face_normals / length

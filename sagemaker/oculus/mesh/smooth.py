@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 
-from .model import cross_rows
+from .model import cross_rows, row_norms
 
 #: Taubin lambda|mu smoothing (Taubin 1995): a low-pass filter that, unlike plain Laplacian
 #: smoothing, does not shrink the surface, so thin structures (vessels, ribs) keep their girth.
@@ -95,13 +95,13 @@ def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
     index = faces.ravel()
     for axis in range(3):
         normals[:, axis] = np.bincount(index, np.repeat(face_normals[:, axis], 3), minlength=len(vertices))
-    length = np.linalg.norm(normals, axis=1)
+    length = row_norms(normals)
     cancelled = length < 1e-9 * max(float(np.abs(face_normals).max(initial=0.0)), 1e-30)
     if cancelled.any():  # pinch vertices (faces around cancel out): take one adjacent face's normal
         fallback = np.zeros_like(normals)
         for corner in range(3):
             fallback[faces[:, corner]] = face_normals
         normals[cancelled] = fallback[cancelled]
-        length = np.linalg.norm(normals, axis=1)
+        length = row_norms(normals)
     length[length == 0] = 1.0
     return normals / length[:, None]

@@ -140,3 +140,15 @@ def test_bounding_spheres_are_bit_for_bit_the_reductions_over_corners_and_coordi
     centre, radius = _bounding_spheres(triangles)
     assert np.array_equal(centre, triangles.mean(axis=1))
     assert np.array_equal(radius, np.sqrt(((triangles - centre[:, None]) ** 2).sum(axis=2).max(axis=1)))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_row_norms_and_face_centres_are_bit_for_bit_numpys_reductions(dtype):
+    from oculus.mesh.extract import _face_centres
+    from oculus.mesh.model import row_norms
+
+    rng = np.random.default_rng(13)
+    points = rng.normal(scale=60.0, size=(400, 3)).astype(dtype)
+    triangles = rng.integers(0, 400, (900, 3))
+    assert np.array_equal(row_norms(points), np.linalg.norm(points, axis=1)) and row_norms(points).dtype == dtype
+    assert np.array_equal(_face_centres(points, triangles), points[triangles].mean(axis=1))
