@@ -14,7 +14,7 @@ import nibabel as nib
 import numpy as np
 from PIL import Image, ImageDraw
 
-from .mesh.model import StructureMesh, cross_rows, row_norms
+from .mesh.model import StructureMesh, column_bounds, cross_rows, row_norms
 
 PANEL_HEIGHT = 256
 _OVERLAY_ALPHA = 0.45
@@ -125,8 +125,9 @@ def _render_3d(meshes: list[StructureMesh], size: int) -> Image.Image:
     image = np.full((size, size, 3), 16.0, np.float32)
     if not meshes:
         return Image.fromarray(image.astype(np.uint8), "RGB")
-    low = np.min([m.vertices.min(axis=0) for m in meshes], axis=0).astype(np.float64)
-    high = np.max([m.vertices.max(axis=0) for m in meshes], axis=0).astype(np.float64)
+    bounds = [column_bounds(m.vertices) for m in meshes]
+    low = np.min([b[0] for b in bounds], axis=0).astype(np.float64)
+    high = np.max([b[1] for b in bounds], axis=0).astype(np.float64)
     scale = (size - 8) / max(float(max(high[0] - low[0], high[2] - low[2])), 1e-6)
     top = (size - (high[2] - low[2]) * scale) / 2  # centre the body vertically
     origin = np.asarray([high[0] * scale + 4, high[2] * scale + top, 0.0], np.float32)

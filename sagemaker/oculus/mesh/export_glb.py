@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..colors import hex_color, srgb_to_linear, system_of
-from .model import StructureMesh
+from .model import StructureMesh, column_bounds
 
 _FLOAT, _UINT32 = 5126, 5125
 _ARRAY_BUFFER, _ELEMENT_ARRAY_BUFFER = 34962, 34963
@@ -39,10 +39,11 @@ def glb_bytes(meshes: list[StructureMesh]) -> bytes:
         normals = np.ascontiguousarray(mesh.normals, dtype="<f4")
         indices = np.ascontiguousarray(mesh.faces, dtype="<u4").ravel()
         position = len(accessors)
+        low, high = column_bounds(vertices)
         accessors.append({
             "bufferView": add_view(vertices.tobytes(), _ARRAY_BUFFER), "componentType": _FLOAT,
             "count": len(vertices), "type": "VEC3",
-            "min": [float(v) for v in vertices.min(axis=0)], "max": [float(v) for v in vertices.max(axis=0)],
+            "min": [float(v) for v in low], "max": [float(v) for v in high],
         })
         accessors.append({
             "bufferView": add_view(normals.tobytes(), _ARRAY_BUFFER), "componentType": _FLOAT,

@@ -22,7 +22,7 @@ from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 
 from .boxes import zero_padded
-from .model import cross_rows, row_norms
+from .model import column_bounds, cross_rows, row_norms
 
 #: The offset and the shift ``fit_moments`` may apply, in voxels (of the smallest edge): a bound for tiny
 #: structures whose surface is too coarse for a first-order offset.
@@ -114,7 +114,10 @@ def _faults(vertices: np.ndarray, faces: np.ndarray, among: np.ndarray | None) -
     centred = vertices - (vertices.mean(axis=0) if len(vertices) else 0.0)
     triangles = centred[faces]
     face_normal = cross_rows(triangles[:, 1] - triangles[:, 0], triangles[:, 2] - triangles[:, 0])
-    span = float(np.ptp(vertices, axis=0).max(initial=0.0)) if len(vertices) else 0.0
+    span = 0.0
+    if len(vertices):
+        low, high = column_bounds(vertices)
+        span = float((high - low).max())
     no_area = np.einsum("ij,ij->i", face_normal, face_normal) <= (1e-12 * span**2) ** 2
     doubt = _fans_in_doubt(face_normal, faces, len(vertices))
     if among is not None:

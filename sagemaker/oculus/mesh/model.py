@@ -61,3 +61,12 @@ def row_norms(rows: np.ndarray) -> np.ndarray:
     same squares added in the same order), at a third of its cost (a reduction over an axis of 3)."""
     x, y, z = rows[:, 0], rows[:, 1], rows[:, 2]
     return np.sqrt(x * x + y * y + z * z)
+
+
+def column_bounds(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(per column minimum, per column maximum) of an (N, 3) array: ``min(axis=0)`` and
+    ``max(axis=0)``, a column at a time (a strided pass each instead of a reduction over rows
+    of three: several times faster). Raises for no rows, as they do."""
+    low = np.array([rows[:, k].min() for k in range(rows.shape[1])], dtype=rows.dtype)
+    high = np.array([rows[:, k].max() for k in range(rows.shape[1])], dtype=rows.dtype)
+    return low, high

@@ -152,3 +152,13 @@ def test_row_norms_and_face_centres_are_bit_for_bit_numpys_reductions(dtype):
     triangles = rng.integers(0, 400, (900, 3))
     assert np.array_equal(row_norms(points), np.linalg.norm(points, axis=1)) and row_norms(points).dtype == dtype
     assert np.array_equal(_face_centres(points, triangles), points[triangles].mean(axis=1))
+
+
+def test_column_bounds_are_numpys_column_minima_and_maxima():
+    from oculus.mesh.model import column_bounds
+
+    rows = np.random.default_rng(17).normal(size=(300, 3)).astype(np.float32)
+    low, high = column_bounds(rows)
+    assert np.array_equal(low, rows.min(axis=0)) and np.array_equal(high, rows.max(axis=0)) and low.dtype == np.float32
+    with pytest.raises(ValueError):
+        column_bounds(np.zeros((0, 3)))
