@@ -8,6 +8,7 @@ model is unavailable here; 5 some images of a ``classify`` batch failed (the oth
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import sys
 import traceback
@@ -139,8 +140,20 @@ def _run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+#: A one-shot run (``mesh``, ``process``, ``classify``) imports ~1,000 modules (numpy, scipy, VTK,
+#: nibabel, pydicom) whose ~100 k objects live until the process ends; the collector's default
+#: thresholds scan them again and again while they import and once more at exit: ~0.3 s of a
+#: 3.5 s ``oculus mesh``. So, as mypy does, it collects rarely, and freezes what is left before
+#: the process exits. ``serve``, long-lived, keeps the defaults.
+ONE_SHOT_GC_THRESHOLDS = (200_000, 30, 30)
+
+
 def main(argv: list[str] | None = None) -> int:
+    """The process's entry point (it tunes the process's garbage collector for a one-shot run)."""
     args = _build_parser().parse_args(argv)
+    one_shot = args.command != "serve"
+    if one_shot:
+        gc.set_threshold(*ONE_SHOT_GC_THRESHOLDS)
     try:
         return _run(args)
     except EngineUnavailableError as exc:
@@ -154,6 +167,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception:  # noqa: BLE001
         traceback.print_exc()
         return EXIT_INTERNAL
+    finally:
+        if one_shot:
+            gc.freeze()  # the process ends next: nothing for a last scan over every object
 
 
 def _report_error(error: dict, as_json: bool) -> None:

@@ -94,3 +94,30 @@ def test_process_mr_without_totalsegmentator_gives_the_body_outline(shared_data,
     assert report["engine"]["name"] == "threshold"
     assert [s["name"] for s in report["structures"]] == ["body"]
     assert any("Only the body outline is available" in w for w in report["warnings"])
+
+
+
+def _gc_after_main(*args: str) -> dict:
+    """cli.main(args) in a fresh interpreter; the collector's settings before and after."""
+    script = (
+        "import gc, json, sys\n"
+        "from unittest import mock\n"
+        "from oculus import cli\n"
+        "before = gc.get_threshold()\n"
+        "with mock.patch('oculus.server.serve'):  # serve returns at once\n"
+        "    code = cli.main(sys.argv[1:])\n"
+        "print(json.dumps({'code': code, 'before': before, 'after': gc.get_threshold(), 'frozen': gc.get_freeze_count()}))\n"
+    )
+    run = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+def test_a_one_shot_run_collects_rarely_and_freezes_before_exit_but_serve_keeps_the_defaults(shared_data, tmp_path):
+    from oculus.cli import ONE_SHOT_GC_THRESHOLDS
+
+    mesh = _gc_after_main("mesh", str(shared_data / "ct" / "example_seg.nii.gz"), "-o", str(tmp_path), "--json")
+    assert mesh["code"] == 0 and tuple(mesh["after"]) == ONE_SHOT_GC_THRESHOLDS != tuple(mesh["before"])
+    assert mesh["frozen"] > 10_000  # numpy, scipy, VTK, nibabel...: out of the exit-time scan
+    serve = _gc_after_main("serve")
+    assert serve["code"] == 0 and serve["after"] == serve["before"] and serve["frozen"] == 0
