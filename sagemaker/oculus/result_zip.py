@@ -25,13 +25,33 @@ _DOS_TIME = (_ZIP_TIME[3] << 11) | (_ZIP_TIME[4] << 5) | (_ZIP_TIME[5] // 2)
 ZipMember = tuple[int, int, int, bytes]  # (method, crc32, uncompressed size, stored bytes)
 
 
+class _MemberBody:
+    """A member's content taken in order: its CRC, size and stored bytes (deflated unless the
+    name is one of ``_STORED``), the one rule ``zip_member`` and ``MemberWriter`` share."""
+
+    def __init__(self, name: str) -> None:
+        self.stored = name.endswith(_STORED)
+        self._compressor = None if self.stored else isal_zlib.compressobj(1, isal_zlib.DEFLATED, -15)  # raw, as in a ZIP
+        self._crc, self._size, self._parts = 0, 0, []
+
+    def add(self, chunk) -> None:
+        self._crc = isal_zlib.crc32(chunk, self._crc)
+        self._size += len(chunk)
+        self._parts.append((chunk if isinstance(chunk, bytes) else bytes(chunk)) if self._compressor is None
+                           else self._compressor.compress(chunk))
+
+    def finish(self) -> ZipMember:
+        if self._compressor is not None:
+            self._parts.append(self._compressor.flush())
+        method = zipfile.ZIP_STORED if self.stored else zipfile.ZIP_DEFLATED
+        return method, self._crc, self._size, b"".join(self._parts)
+
+
 def zip_member(name: str, data: bytes) -> ZipMember:
     """One member, compressed the way ``write_zip`` stores a file of that name."""
-    if not name.endswith(_STORED):
-        compressor = isal_zlib.compressobj(1, isal_zlib.DEFLATED, -15)  # raw deflate, as in a ZIP
-        body = compressor.compress(data) + compressor.flush()
-        return zipfile.ZIP_DEFLATED, isal_zlib.crc32(data), len(data), body
-    return zipfile.ZIP_STORED, isal_zlib.crc32(data), len(data), data
+    body = _MemberBody(name)
+    body.add(data)
+    return body.finish()
 
 
 class MemberWriter:
@@ -45,33 +65,24 @@ class MemberWriter:
 
     def __init__(self, path: Path) -> None:
         self.member: ZipMember | None = None
-        self._stored = path.name.endswith(_STORED)
-        self._compressor = isal_zlib.compressobj(1, isal_zlib.DEFLATED, -15)  # raw deflate, as in a ZIP
-        self._crc, self._size = 0, 0
-        self._parts: list[Future] = []
+        self._body = _MemberBody(path.name)
+        self._added: list[Future] = []
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="zip-member")  # one: chunks in order
         self._file = open(path, "wb")  # noqa: SIM115 - closed by close()
 
-    def _add(self, chunk) -> bytes:
-        self._crc = isal_zlib.crc32(chunk, self._crc)
-        self._size += len(chunk)
-        return bytes(chunk) if self._stored else self._compressor.compress(chunk)
-
     def write(self, chunk) -> int:
         self._file.write(chunk)
-        self._parts.append(self._thread.submit(self._add, chunk))
+        self._added.append(self._thread.submit(self._body.add, chunk))
         return len(chunk)
 
     def close(self) -> None:
         try:
             self._file.close()
-            if not self._stored:
-                self._parts.append(self._thread.submit(self._compressor.flush))
-            body = b"".join(part.result() for part in self._parts)
-            method = zipfile.ZIP_STORED if self._stored else zipfile.ZIP_DEFLATED
-            self.member = (method, self._crc, self._size, body)
+            for added in self._added:
+                added.result()  # in order; a compressor's error surfaces here
+            self.member = self._body.finish()
         finally:
-            self._parts.clear()
+            self._added.clear()
             self._thread.shutdown(cancel_futures=True)
 
     def __enter__(self) -> MemberWriter:
