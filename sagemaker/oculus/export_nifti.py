@@ -14,7 +14,7 @@ def write_label_nifti(segmentation, path: Path) -> None:
     Deflated by ISA-L at level 1 (a fifth of zlib level 1's CPU on a 512 x 512 x 400 map, and a
     smaller file); the gzip header carries no name and no time, so reruns are byte-identical.
     """
-    import nibabel as nib
+    from .nib import nib
 
     labels = segmentation.labels
     dtype = np.uint8 if labels.max() < 256 else np.uint16
@@ -38,6 +38,6 @@ def write_label_nifti(segmentation, path: Path) -> None:
 
 def write_scan_nifti(volume, path: Path) -> None:
     """The scan as NIfTI (what the web app's slice viewer reads)."""
-    import nibabel as nib
+    from .nib import nib
 
     nib.save(volume.to_nifti(), path)

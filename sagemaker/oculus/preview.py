@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import nibabel as nib
 import numpy as np
 from PIL import Image, ImageDraw
 
 from .mesh.model import StructureMesh, column_bounds, cross_rows, row_norms
+from .nib import nib
 
 PANEL_HEIGHT = 256
 _OVERLAY_ALPHA = 0.45

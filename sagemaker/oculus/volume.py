@@ -89,7 +89,7 @@ class Volume:
         return float(abs(np.linalg.det(self.affine[:3, :3]))) / 1000.0
 
     def to_nifti(self):
-        import nibabel as nib
+        from .nib import nib
 
         img = nib.Nifti1Image(self.data, self.affine)
         img.set_qform(self.affine, code=1)

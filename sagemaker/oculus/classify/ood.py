@@ -195,7 +195,7 @@ def card_block(ref: OodReference, file_name: str, measured: dict[str, Any]) -> d
 
 def render_ct_slices(nifti: Path, windows: dict[str, tuple[float, float]], count: int = 3) -> list[tuple[str, np.ndarray]]:
     """Axial slices of a CT volume as uint8 images at each (level, width) window: probes for the check."""
-    import nibabel as nib
+    from ..nib import nib
 
     vol = nib.as_closest_canonical(nib.load(str(nifti)))
     data = np.asarray(vol.dataobj, dtype=np.float32)

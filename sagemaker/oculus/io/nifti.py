@@ -6,11 +6,10 @@ import struct
 import zlib
 from pathlib import Path
 
-import nibabel as nib
 import numpy as np
-from nibabel.fileholders import FileHolder
 
 from ..errors import CorruptFileError, InputError
+from ..nib import nib
 from ..volume import Volume
 from .checks import check_finite, check_size, check_spacing, require_3d
 from .inflate import INFLATE_ERRORS, InflatingReader
@@ -105,7 +104,7 @@ def _image_from(fileobj, path: Path):
         if size not in (348, 540):
             size = struct.unpack(">i", head)[0] if len(head) == 4 else 0
         klass = nib.Nifti2Image if size == 540 else nib.Nifti1Image
-        holder = FileHolder(fileobj=fileobj)
+        holder = nib.fileholders.FileHolder(fileobj=fileobj)
         return klass.from_file_map({"header": holder, "image": holder})
     except _READ_ERRORS + (nib.filebasedimages.ImageFileError, nib.spatialimages.HeaderDataError) as exc:
         if isinstance(exc, (EOFError, zlib.error, *INFLATE_ERRORS)) or "truncated" in str(exc).lower():

@@ -182,3 +182,44 @@ def test_gzip_of_something_else_is_not_a_scan(tmp_path):
     with pytest.raises(InputError) as err:
         load_volume(path)
     assert err.value.code == "not_a_scan"
+
+
+def _fresh_interpreter(script: str, *args: str) -> dict:
+    import json
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+def test_nibabel_is_imported_without_pydicom_and_pydicom_still_imports_after(tmp_path):
+    """oculus.nib keeps nibabel from importing pydicom (~0.2 s of a cold ``oculus mesh``) yet a
+    NIfTI file with a DICOM header extension still loads, and the DICOM loader's pydicom works."""
+    path = tmp_path / "with_dicom_extension.nii.gz"
+    image = nib.Nifti1Image(np.arange(24, dtype=np.int16).reshape(2, 3, 4), np.eye(4))
+    image.header.extensions.append(nib.nifti1.Nifti1Extension(2, b"not parsed here"))  # code 2: DICOM
+    nib.save(image, path)
+    state = _fresh_interpreter(
+        "import json, sys\n"
+        "from pathlib import Path\n"
+        "from oculus.io import load_volume\n"
+        "volume = load_volume(Path(sys.argv[1]))\n"
+        "before = 'pydicom' in sys.modules\n"
+        "import pydicom\n"
+        "print(json.dumps({'pydicom_before': before, 'shape': list(volume.shape), 'sum': int(volume.data.sum()),\n"
+        "                  'dataset': pydicom.Dataset.__name__}))\n",
+        str(path),
+    )
+    assert state == {"pydicom_before": False, "shape": [2, 3, 4], "sum": sum(range(24)), "dataset": "Dataset"}
+
+
+def test_nibabel_imported_after_pydicom_keeps_its_dicom_extensions():
+    state = _fresh_interpreter(
+        "import json, sys\n"
+        "import pydicom\n"
+        "from oculus.nib import nib\n"
+        "print(json.dumps({'have_dicom': bool(nib.nifti1.have_dicom)}))\n"
+    )
+    assert state == {"have_dicom": True}
