@@ -11,7 +11,7 @@ only the engine's source differs. The label map is ``bench_meshing.py``'s (512 x
     nice .venv/bin/python benchmarks/ab_mesh_cli.py --base HEAD [--rounds 8] [-- --reduction-percent 90]
 
 Anything after ``--`` goes to ``oculus mesh`` (default: ``--reduction-percent 90``, as the
-speed benchmark). Outputs of the last round are compared file by file (``result.zip`` by member)
+speed benchmark; give paths there as absolute paths: each side runs in its own checkout). Outputs of the last round are compared file by file (``result.zip`` by member)
 and any difference is printed, so a speed-up that changed the result does not pass unnoticed.
 """
 
@@ -21,6 +21,7 @@ import argparse
 import filecmp
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -48,7 +49,8 @@ def run_once(source: Path, label_map: Path, out: Path, extra: list[str]) -> tupl
 def differences(old: Path, new: Path) -> list[str]:
     """Files that differ between two output folders; ``result.zip`` compared member by member."""
     found = []
-    for name in sorted({p.name for p in old.iterdir()} | {p.name for p in new.iterdir()}):
+    names = {str(p.relative_to(old)) for p in old.rglob("*") if p.is_file()}
+    for name in sorted(names | {str(p.relative_to(new)) for p in new.rglob("*") if p.is_file()}):
         a, b = old / name, new / name
         if not (a.exists() and b.exists()):
             found.append(f"{name}: only in {'new' if b.exists() else 'old'}")
@@ -73,10 +75,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="ab-mesh-") as tmp:
         work = Path(tmp)
         base = work / "base"
-        subprocess.run(["git", "worktree", "add", "--detach", "-f", str(base), args.base], cwd=ROOT,
-                       check=True, capture_output=True)
+        added = subprocess.run(["git", "worktree", "add", "--detach", "-f", str(base), args.base], cwd=ROOT,
+                               capture_output=True, text=True)
+        if added.returncode:
+            sys.exit(f"git worktree add {args.base}: {added.stderr.strip()}")
         try:
-            label_map = args.label_map
+            # each side runs in its own checkout: paths must not depend on the working folder
+            label_map = args.label_map.resolve() if args.label_map else None
             if label_map is None:
                 sys.path.insert(0, str(ROOT / "benchmarks"))
                 import nibabel as nib
@@ -91,7 +96,9 @@ def main() -> None:
             times: dict[str, list[tuple[float, float]]] = {side: [] for side in sides}
             for round_ in range(args.rounds):
                 line = []
-                for side, source in sides.items():
+                order = list(sides.items()) if round_ % 2 == 0 else list(sides.items())[::-1]  # neither side always first
+                for side, source in order:
+                    shutil.rmtree(work / side, ignore_errors=True)
                     wall, cpu = run_once(source, label_map, work / side, extra)
                     times[side].append((wall, cpu))
                     line.append(f"{side} {wall:.2f} s / {cpu:.2f} s CPU")
@@ -106,6 +113,7 @@ def main() -> None:
             print("outputs: identical" if not changed else "outputs differ: " + ", ".join(changed))
         finally:
             subprocess.run(["git", "worktree", "remove", "--force", str(base)], cwd=ROOT, capture_output=True)
+            subprocess.run(["git", "worktree", "prune"], cwd=ROOT, capture_output=True)
 
 
 if __name__ == "__main__":

@@ -199,7 +199,7 @@ def test_nibabel_is_imported_without_pydicom_and_pydicom_still_imports_after(tmp
     NIfTI file with a DICOM header extension still loads, and the DICOM loader's pydicom works."""
     path = tmp_path / "with_dicom_extension.nii.gz"
     image = nib.Nifti1Image(np.arange(24, dtype=np.int16).reshape(2, 3, 4), np.eye(4))
-    image.header.extensions.append(nib.nifti1.Nifti1Extension(2, b"not parsed here"))  # code 2: DICOM
+    image.header.extensions.append(nib.nifti1.Nifti1Extension(2, b"\xff\xfe not DICOM"))  # code 2: DICOM
     nib.save(image, path)
     state = _fresh_interpreter(
         "import json, sys\n"
@@ -223,3 +223,18 @@ def test_nibabel_imported_after_pydicom_keeps_its_dicom_extensions():
         "print(json.dumps({'have_dicom': bool(nib.nifti1.have_dicom)}))\n"
     )
     assert state == {"have_dicom": True}
+
+
+def test_a_malformed_dicom_extension_is_kept_raw_even_when_pydicom_came_first(tmp_path):
+    """In this process pydicom is imported before oculus.nib (pytest imports it): the file must
+    load exactly as on the engine's usual path, where nibabel never saw pydicom."""
+    import pydicom  # noqa: F401
+
+    from oculus.nib import nib as engine_nib
+
+    path = tmp_path / "bad_dicom_extension.nii.gz"
+    image = nib.Nifti1Image(np.arange(24, dtype=np.int16).reshape(2, 3, 4), np.eye(4))
+    image.header.extensions.append(nib.nifti1.Nifti1Extension(2, b"\xff\xfe not DICOM"))
+    nib.save(image, path)
+    assert engine_nib.nifti1.extension_codes.handler[2] is engine_nib.nifti1.Nifti1Extension
+    assert int(load_volume(path).data.sum()) == sum(range(24))
