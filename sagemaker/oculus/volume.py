@@ -50,8 +50,9 @@ class DicomSource:
 
     def to_stack(self, array: np.ndarray) -> np.ndarray:
         """A Volume-shaped array as source slices: ``[slice, row, column]`` in stack order."""
-        from nibabel import orientations as ornt
+        from .nib import nib
 
+        ornt = nib.orientations
         inverse = np.empty_like(self.orientation_transform)
         for axis, (target, flip) in enumerate(self.orientation_transform):
             inverse[int(target)] = (axis, flip)

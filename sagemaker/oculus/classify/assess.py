@@ -143,6 +143,9 @@ def main(argv: list[str] | None = None) -> int:
                          f"is flattering for it.")
     val = split_metrics(*results["validation"])
     val["safety"] = safety_report(*results["validation"], CLASSES, conf_thr, nt_thr)
+    if card.get("training", {}).get("final_fit"):
+        val["note"] = ("a final fit: this model trained on these validation images, so this is not a held-out "
+                       "number; the final test split is")
 
     probes = probe_images(args.ct_dir, load_image(data.paths[splits.final_test[0]]))
     probe_rows = []

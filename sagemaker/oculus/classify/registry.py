@@ -100,8 +100,11 @@ def card_facts(card: ModelCard) -> dict[str, Any]:
         "confidence_threshold": card.threshold,
         "no_tumor_threshold": d.get("no_tumor_threshold"),
         "ood": d.get("ood"),
-        "measured": _measured(d.get("validation", {}), "own near-duplicate-safe validation split of the Training "
-                              "folder (picks epochs and temperature)"),
+        "measured": _measured(d.get("validation", {}), "validation split of the selection run whose recipe, epoch "
+                              "count and temperature this final fit repeats (it trained on that split)"
+                              if d.get("training", {}).get("final_fit") else
+                              "own near-duplicate-safe validation split of the Training folder (picks epochs and "
+                              "temperature)"),
         "measured_final_test": _measured(d["final_test"], "final test split nothing was tuned on")
         if isinstance(d.get("final_test"), dict) else None,
         "calibration": {"temperature": card.temperature,

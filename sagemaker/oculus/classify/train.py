@@ -2,7 +2,7 @@
 
     python -m oculus.classify.train DATA_DIR -o OUT_DIR [--epochs N] [--image-size S]
         [--limit-per-class K] [--seed 1337] [--init-seed N] [--arch compact|compact-wide|efficientnetb3]
-        [--resume] [--finalize-from CHECKPOINT.keras]
+        [--resume] [--finalize-from CHECKPOINT.keras] [--final-fit-from SELECTION_RUN_DIR]
 
 DATA_DIR holds one folder per class (glioma, meningioma, notumor|no_tumor, pituitary).
 Splits: train / validation / final test, near-duplicate-safe, the final test stratified by
@@ -14,6 +14,11 @@ time) into OUT_DIR; the same command with --resume continues from them. Afterwar
 temperature is fitted on the validation logits and the ONNX export is checked against Keras
 before writing. The final test split is never looked at here: `oculus.classify.assess` scores
 the exported model on it through the serving runtime.
+
+--final-fit-from RUN_DIR is the last step of the recipe: the same arguments as the selection
+run in RUN_DIR, trained from scratch on train + validation for exactly that run's best epoch
+count (same learning-rate schedule), with no early stopping (nothing is held out to stop on)
+and that run's temperature. The final test split stays out of training either way.
 """
 
 from __future__ import annotations
@@ -57,7 +62,7 @@ BEST_CHECKPOINT = "checkpoint_best.keras"
 STATE_FILE = "checkpoint_state.json"
 #: Arguments that define the recipe: a resumed run must use the same ones.
 RECIPE_ARGS = ("data_dir", "epochs", "image_size", "limit_per_class", "seed", "init_seed", "arch",
-               "batch_size", "lr", "patience")
+               "batch_size", "lr", "patience", "final_fit_from")
 #: Confidence below which the runtime calls a result inconclusive (written into the card).
 DEFAULT_THRESHOLD = 0.55
 
@@ -83,6 +88,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                     help="skip fitting: calibrate/export/card from this saved .keras checkpoint (same split/seed)")
     ap.add_argument("--session-epochs", type=int, default=None,
                     help="train at most this many epochs now, then stop after the checkpoint (continue with --resume)")
+    ap.add_argument("--final-fit-from", type=Path, default=None,
+                    help="selection run folder (same recipe): train on train + validation for its best epoch "
+                         "count and take its temperature")
     ap.add_argument("--resume", action="store_true",
                     help=f"continue from OUT_DIR/{LAST_CHECKPOINT} (same recipe arguments required)")
     return ap.parse_args(argv)
@@ -159,7 +167,23 @@ def compile_model(model, steps_per_epoch: int, epochs: int, lr: float) -> None:
 
 
 def recipe(args) -> dict:
-    return {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items() if k in RECIPE_ARGS}
+    # final_fit_from only when set, so the checkpoints of selection runs keep their recipe
+    return {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()
+            if k in RECIPE_ARGS and not (k == "final_fit_from" and v is None)}
+
+
+def selection_run(args) -> dict:
+    """What a final fit takes from its selection run: epoch count, temperature, validation metrics."""
+    run = args.final_fit_from
+    state, card_path = read_state(run), run / "card.json"
+    if state is None or not card_path.is_file():
+        raise SystemExit(f"--final-fit-from {run}: not a finished training run (checkpoint_state.json + card.json)")
+    mine = {k: v for k, v in recipe(args).items() if k != "final_fit_from"}
+    if state["recipe"] != mine:
+        raise SystemExit(f"--final-fit-from: recipe differs from the selection run's: {state['recipe']} vs {mine}")
+    card = json.loads(card_path.read_text())
+    return {"run": str(run), "epochs": int(state["best_epoch"]), "temperature": float(card["temperature"]),
+            "validation": card["validation"], "command": card.get("command")}
 
 
 def read_state(out: Path) -> dict | None:
@@ -170,7 +194,8 @@ def read_state(out: Path) -> dict | None:
 def epoch_checkpoint(out: Path, state: dict, patience: int, start_from: int, started: float,
                      session_epochs: int | None = None):
     """Keras callback: after every epoch save model + optimizer, the best model and the history,
-    and stop early once validation accuracy has not improved for `patience` epochs."""
+    and stop early once validation accuracy has not improved for `patience` epochs. Without a
+    validation split (a final fit) the last epoch counts as the best and nothing stops early."""
     import keras
 
     first_epoch = state["epoch"]
@@ -180,14 +205,14 @@ def epoch_checkpoint(out: Path, state: dict, patience: int, start_from: int, sta
             hist = state["history"]
             for k, v in (logs or {}).items():
                 hist.setdefault(k, []).append(round(float(v), 5))
-            acc = hist["val_accuracy"]
-            best = int(np.argmax(acc)) + 1
-            if best == len(acc):
+            acc = hist.get("val_accuracy")
+            best = int(np.argmax(acc)) + 1 if acc else epoch + 1
+            if best == epoch + 1:
                 _save_atomically(self.model, out / BEST_CHECKPOINT)
             _save_atomically(self.model, out / LAST_CHECKPOINT)
-            state.update(epoch=epoch + 1, best_epoch=best, best_val_accuracy=acc[best - 1],
+            state.update(epoch=epoch + 1, best_epoch=best, best_val_accuracy=acc[best - 1] if acc else None,
                          wall_seconds=round(state["wall_seconds_before"] + time.time() - started, 1))
-            if epoch + 1 >= start_from and epoch + 1 - best >= patience:
+            if acc and epoch + 1 >= start_from and epoch + 1 - best >= patience:
                 print(f"early stop: no val_accuracy gain for {patience} epochs (best epoch {best})", flush=True)
                 state["stopped_early"] = True
                 self.model.stop_training = True
@@ -206,15 +231,16 @@ def _save_atomically(model, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def fit(model, train, val, args, state: dict, started: float):
-    """Train from state["epoch"] to args.epochs; returns (history, best model uncompiled)."""
+def fit(model, train, val, args, state: dict, started: float, stop_at: int):
+    """Train from state["epoch"] to stop_at (args.epochs, or a final fit's epoch count; val None
+    for a final fit); returns (history, best model uncompiled)."""
     import keras
 
     # Counting starts half-way: early on, validation accuracy swings while the learning rate is
     # high (a first run stopped at epoch 25 of 36, before the cosine decay had annealed).
     callback = epoch_checkpoint(args.out, state, args.patience, args.epochs // 2, started, args.session_epochs)
-    if state["epoch"] < args.epochs and not state.get("stopped_early"):
-        model.fit(train, validation_data=val, epochs=args.epochs, initial_epoch=state["epoch"],
+    if state["epoch"] < stop_at and not state.get("stopped_early"):
+        model.fit(train, validation_data=val, epochs=stop_at, initial_epoch=state["epoch"],
                   callbacks=[callback], verbose=2)
     h = dict(state["history"])
     h["best_epoch"] = state["best_epoch"]
@@ -273,9 +299,10 @@ def split_card(args, data, splits: Splits) -> dict:
             "images_in_multi_image_groups": int(np.sum(np.bincount(groups)[groups] > 1))}
 
 
-def build_card(args, spec, size, data, splits: Splits, metrics, history, export_diff, params, state) -> dict:
+def build_card(args, spec, size, data, splits: Splits, metrics, history, export_diff, params, state,
+               final_fit: dict | None = None) -> dict:
     y = data.labels
-    return {
+    card = {
         "schema": "oculus.model-card/1",
         "name": args.name,
         "version": args.version or datetime.now(UTC).strftime("%Y.%m.%d"),
@@ -321,10 +348,23 @@ def build_card(args, spec, size, data, splits: Splits, metrics, history, export_
         "frameworks": framework_versions(),
         "intended_use": "research use only; not a medical device; not for diagnosis",
     }
+    if final_fit:
+        card["training"]["final_fit"] = {
+            "trained_on": "train + validation", "images": int(len(splits.train) + len(splits.validation)),
+            "epochs": final_fit["epochs"], "selection_run": final_fit["run"],
+            "selection_command": final_fit["command"],
+            "why": "the recipe, epoch count and temperature were chosen on the validation split by the selection "
+                   "run; this fit adds the validation images to training and repeats that run's epochs and "
+                   "learning-rate schedule, with no early stopping. Its 'validation' block is the selection run's.",
+        }
+        card["training"]["early_stopping"] = "none (final fit: the selection run's best epoch count)"
+    return card
 
 
 def run_status(args, history: dict, state: dict) -> str:
     run = history.get("epochs_run") or 0
+    if args.final_fit_from:
+        return f"complete: final fit, {run} epochs on train + validation"
     if state.get("stopped_early"):
         return f"complete: early stop after epoch {run} (best {history.get('best_epoch')})"
     if run >= args.epochs:
@@ -388,8 +428,12 @@ def main(argv: list[str] | None = None) -> int:
     tr, va = splits.train, splits.validation
     print(f"images {len(data.labels)}  train {len(tr)}  val {len(va)}  final_test {len(splits.final_test)}  "
           f"groups {len(np.unique(splits.groups))}  load {time.time() - started:.1f}s", flush=True)
-    train, val = make_datasets(data.pixels[tr], data.labels[tr], data.pixels[va], data.labels[va],
+    final_fit = selection_run(args) if args.final_fit_from else None
+    fit_on = np.concatenate([tr, va]) if final_fit else tr
+    # the validation pipeline is built either way: the ONNX export is checked on its images
+    train, val = make_datasets(data.pixels[fit_on], data.labels[fit_on], data.pixels[va], data.labels[va],
                                spec, args.batch_size, init_seed)
+    stop_at = final_fit["epochs"] if final_fit else args.epochs
 
     if args.finalize_from:
         model = keras.models.load_model(args.finalize_from, compile=False)
@@ -398,22 +442,29 @@ def main(argv: list[str] | None = None) -> int:
                    "note": f"weights from checkpoint {args.finalize_from.name}"}
     else:
         model = build_model(args.arch, size, len(CLASSES))
-        compile_model(model, int(np.ceil(len(tr) / args.batch_size)), args.epochs, args.lr)
+        compile_model(model, int(np.ceil(len(fit_on) / args.batch_size)), args.epochs, args.lr)
         model, state = start_state(args, model)
-        history, model = fit(model, train, val, args, state, started)
-        if state["epoch"] < args.epochs and not state.get("stopped_early"):
-            print(f"paused after epoch {state['epoch']} of {args.epochs} (best {state['best_epoch']}); "
+        history, model = fit(model, train, None if final_fit else val, args, state, started, stop_at)
+        if state["epoch"] < stop_at and not state.get("stopped_early"):
+            print(f"paused after epoch {state['epoch']} of {stop_at} (best {state['best_epoch']}); "
                   f"the same command with --resume continues", flush=True)
             return 0
 
     val_x = np.concatenate([x.numpy() for x, _ in val])
-    logits = np.asarray(model.predict(val_x, verbose=0))
-    metrics = evaluate(logits, data.labels[va])
+    if final_fit:
+        # the validation images are training images now: the selection run's numbers and temperature stand
+        metrics = {**final_fit["validation"],
+                   "note": f"measured on the selection run {final_fit['run']} (this fit trained on these images)"}
+        metrics["calibration"] = {**metrics["calibration"], "temperature": round(final_fit["temperature"], 5),
+                                  "method": "temperature of the selection run (fitted on its validation split)"}
+    else:
+        logits = np.asarray(model.predict(val_x, verbose=0))
+        metrics = evaluate(logits, data.labels[va])
     print(json.dumps({k: metrics[k] for k in ("accuracy", "per_class", "confusion_matrix", "calibration")}), flush=True)
 
     model.save(args.out / "model.keras")
     diff = export_onnx(model, args.out / "model.onnx", check_inputs=val_x[:64])
-    card = build_card(args, spec, size, data, splits, metrics, history, diff, model.count_params(), state)
+    card = build_card(args, spec, size, data, splits, metrics, history, diff, model.count_params(), state, final_fit)
     (args.out / "card.json").write_text(json.dumps(card, indent=2) + "\n")
     print(f"wrote {args.out}/card.json  val accuracy {metrics['accuracy']}  {time.time() - started:.0f}s", flush=True)
     return 0

@@ -51,6 +51,33 @@ def test_not_a_scan_exits_with_input_error(tmp_path):
     assert error["code"] and error["message"]
 
 
+def test_the_console_entry_skips_teardown_but_runs_exit_handlers_and_flushes(tmp_path):
+    """``oculus.cli:entry`` (the console script) ends with ``os._exit``: the exit code, the
+    buffered output and the exit handlers a normal exit runs must all survive that."""
+    import tomllib
+    from pathlib import Path
+
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[3] / "sagemaker" / "pyproject.toml").read_text())
+    assert pyproject["project"]["scripts"]["oculus"] == "oculus.cli:entry"
+    bogus = tmp_path / "scan.nii.gz"
+    bogus.write_text("not a scan")
+    script = ("import atexit, sys, weakref\n"
+              "class Kept: pass\n"
+              "kept = Kept()\n"
+              "weakref.finalize(kept, print, 'finalizer ran')\n"
+              "atexit.register(print, 'atexit ran')\n"
+              "sys.stdout.write('buffered ')\n"  # no newline, no flush: lost unless flushed
+              f"sys.argv = ['oculus', 'process', {str(bogus)!r}, '-o', {str(tmp_path / 'out')!r}, '--json']\n"
+              "from oculus.cli import entry\n"
+              "entry()\n"
+              "print('never reached')\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 3, result.stderr
+    assert result.stdout.startswith("buffered ") and '"ok": false' in result.stdout
+    assert "atexit ran" in result.stdout and "finalizer ran" in result.stdout
+    assert "never reached" not in result.stdout
+
+
 def test_bad_reduction_percent_is_a_usage_error(shared_data, tmp_path):
     result = oculus("mesh", str(shared_data / "ct" / "example_seg.nii.gz"), "-o", str(tmp_path), "--reduction-percent", "100")
     assert result.returncode == 2

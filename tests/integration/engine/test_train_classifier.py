@@ -111,3 +111,34 @@ def test_a_paused_run_resumes_from_its_checkpoint_and_records_one_recipe(shared_
     assert card["training"]["epochs_run"] == 2 and len(history["val_accuracy"]) == 2
     assert [s["from_epoch"] for s in card["training"]["sessions"]] == [0, 1]
     assert "--resume" not in card["command"] and "--epochs 2" in card["command"]
+
+
+def test_a_final_fit_repeats_the_selection_runs_epochs_on_train_and_validation(shared_data, tmp_path):
+    """--final-fit-from: same recipe, trained on train + validation for the selection run's best
+    epoch count, no early stopping, the selection run's temperature and validation numbers."""
+    data = shared_data / "brain-mri" / "Training"
+    env = {**os.environ, "PYTHONPATH": f"{SAGEMAKER}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    recipe = [str(data), "--epochs", "3", "--image-size", "32", "--limit-per-class", "8", "--patience", "1"]
+    select, final = tmp_path / "select", tmp_path / "final"
+    proc = subprocess.run([sys.executable, "-m", "oculus.classify.train", *recipe, "-o", str(select)],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    chosen = json.loads((select / "card.json").read_text())
+
+    other = subprocess.run([sys.executable, "-m", "oculus.classify.train", *recipe[:-1], "2", "-o", str(final),
+                            "--final-fit-from", str(select)], capture_output=True, text=True, env=env, timeout=300)
+    assert other.returncode != 0 and "recipe differs" in other.stderr  # a final fit of another recipe is refused
+
+    proc = subprocess.run([sys.executable, "-m", "oculus.classify.train", *recipe, "-o", str(final),
+                           "--final-fit-from", str(select)], capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    card = json.loads((final / "card.json").read_text())
+    split = card["training_data"]["split"]
+    fit = card["training"]["final_fit"]
+    assert fit["images"] == split["train"] + split["validation"] and fit["epochs"] == chosen["training"]["best_epoch"]
+    assert card["training"]["epochs_run"] == chosen["training"]["best_epoch"]
+    assert "val_accuracy" not in card["training"]["history"]  # nothing held out while fitting
+    assert card["temperature"] == chosen["temperature"]
+    assert card["validation"]["accuracy"] == chosen["validation"]["accuracy"] and "selection run" in card["validation"]["note"]
+    assert f"--final-fit-from {select}" in card["command"]
+    assert np.isfinite(load_classifier(final / "card.json").probabilities([load_image(sorted((data / "glioma").iterdir())[0])])).all()
