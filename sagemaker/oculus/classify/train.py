@@ -177,13 +177,21 @@ def selection_run(args) -> dict:
     run = args.final_fit_from
     state, card_path = read_state(run), run / "card.json"
     if state is None or not card_path.is_file():
-        raise SystemExit(f"--final-fit-from {run}: not a finished training run (checkpoint_state.json + card.json)")
-    mine = {k: v for k, v in recipe(args).items() if k != "final_fit_from"}
-    if state["recipe"] != mine:
-        raise SystemExit(f"--final-fit-from: recipe differs from the selection run's: {state['recipe']} vs {mine}")
+        raise SystemExit(f"--final-fit-from {run}: not a training run (checkpoint_state.json + card.json)")
     card = json.loads(card_path.read_text())
+    finished = state.get("stopped_early") or state["epoch"] >= state["recipe"]["epochs"]
+    if not finished or not str(card.get("training", {}).get("status", "")).startswith("complete"):
+        raise SystemExit(f"--final-fit-from {run}: the selection run is not finished (its best epoch may still "
+                         f"change); finish it with --resume first")
+
+    def same_data(r: dict) -> dict:  # ../shared/data and /work/shared/data are one folder
+        return {**r, "data_dir": str(Path(r["data_dir"]).resolve())}
+
+    mine = {k: v for k, v in recipe(args).items() if k != "final_fit_from"}
+    if same_data(state["recipe"]) != same_data(mine):
+        raise SystemExit(f"--final-fit-from: recipe differs from the selection run's: {state['recipe']} vs {mine}")
     return {"run": str(run), "epochs": int(state["best_epoch"]), "temperature": float(card["temperature"]),
-            "validation": card["validation"], "command": card.get("command")}
+            "validation": card["validation"], "command": card.get("command"), "images": None}
 
 
 def read_state(out: Path) -> dict | None:
@@ -350,7 +358,7 @@ def build_card(args, spec, size, data, splits: Splits, metrics, history, export_
     }
     if final_fit:
         card["training"]["final_fit"] = {
-            "trained_on": "train + validation", "images": int(len(splits.train) + len(splits.validation)),
+            "trained_on": "train + validation", "images": final_fit["images"],
             "epochs": final_fit["epochs"], "selection_run": final_fit["run"],
             "selection_command": final_fit["command"],
             "why": "the recipe, epoch count and temperature were chosen on the validation split by the selection "
@@ -423,13 +431,15 @@ def main(argv: list[str] | None = None) -> int:
     spec = PREPROCESSING[args.arch]
     args.out.mkdir(parents=True, exist_ok=True)
 
+    final_fit = selection_run(args) if args.final_fit_from else None  # refused before the long load
     data = load_image_set(args.data_dir, spec["color_mode"], size, args.limit_per_class)
     splits = honest_splits(data.labels, data.hashes, data.looks, seed=args.seed)
     tr, va = splits.train, splits.validation
     print(f"images {len(data.labels)}  train {len(tr)}  val {len(va)}  final_test {len(splits.final_test)}  "
           f"groups {len(np.unique(splits.groups))}  load {time.time() - started:.1f}s", flush=True)
-    final_fit = selection_run(args) if args.final_fit_from else None
     fit_on = np.concatenate([tr, va]) if final_fit else tr
+    if final_fit:
+        final_fit["images"] = int(len(fit_on))
     # the validation pipeline is built either way: the ONNX export is checked on its images
     train, val = make_datasets(data.pixels[fit_on], data.labels[fit_on], data.pixels[va], data.labels[va],
                                spec, args.batch_size, init_seed)

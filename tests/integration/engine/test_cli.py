@@ -71,7 +71,7 @@ def test_the_console_entry_skips_teardown_but_runs_exit_handlers_and_flushes(tmp
               "from oculus.cli import entry\n"
               "entry()\n"
               "print('never reached')\n")
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert result.returncode == 3, result.stderr
     assert result.stdout.startswith("buffered ") and '"ok": false' in result.stdout
     assert "atexit ran" in result.stdout and "finalizer ran" in result.stdout

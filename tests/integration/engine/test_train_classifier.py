@@ -115,30 +115,48 @@ def test_a_paused_run_resumes_from_its_checkpoint_and_records_one_recipe(shared_
 
 def test_a_final_fit_repeats_the_selection_runs_epochs_on_train_and_validation(shared_data, tmp_path):
     """--final-fit-from: same recipe, trained on train + validation for the selection run's best
-    epoch count, no early stopping, the selection run's temperature and validation numbers."""
+    epoch count (not --epochs), no early stopping, the selection run's temperature and validation
+    numbers; it pauses and resumes like any run, and refuses another recipe or an unfinished run."""
     data = shared_data / "brain-mri" / "Training"
     env = {**os.environ, "PYTHONPATH": f"{SAGEMAKER}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    train = [sys.executable, "-m", "oculus.classify.train"]
     recipe = [str(data), "--epochs", "3", "--image-size", "32", "--limit-per-class", "8", "--patience", "1"]
     select, final = tmp_path / "select", tmp_path / "final"
-    proc = subprocess.run([sys.executable, "-m", "oculus.classify.train", *recipe, "-o", str(select)],
-                          capture_output=True, text=True, env=env, timeout=300)
+    proc = subprocess.run([*train, *recipe, "-o", str(select)], capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     chosen = json.loads((select / "card.json").read_text())
+    # the selection run's best epoch is whatever training gave; pin it to 2 of 3 so the final fit
+    # must stop before --epochs
+    state_path = select / "checkpoint_state.json"
+    state = json.loads(state_path.read_text())
+    state_path.write_text(json.dumps({**state, "best_epoch": 2}))
 
-    other = subprocess.run([sys.executable, "-m", "oculus.classify.train", *recipe[:-1], "2", "-o", str(final),
-                            "--final-fit-from", str(select)], capture_output=True, text=True, env=env, timeout=300)
-    assert other.returncode != 0 and "recipe differs" in other.stderr  # a final fit of another recipe is refused
+    other = subprocess.run([*train, *recipe[:-1], "2", "-o", str(final), "--final-fit-from", str(select)],
+                           capture_output=True, text=True, env=env, timeout=300)
+    assert other.returncode != 0 and "recipe differs" in other.stderr  # a final fit of another recipe
+    unfinished = json.loads(state_path.read_text())
+    state_path.write_text(json.dumps({**unfinished, "epoch": 1, "stopped_early": False}))
+    early = subprocess.run([*train, *recipe, "-o", str(final), "--final-fit-from", str(select)],
+                           capture_output=True, text=True, env=env, timeout=300)
+    assert early.returncode != 0 and "not finished" in early.stderr
+    state_path.write_text(json.dumps(unfinished))
 
-    proc = subprocess.run([sys.executable, "-m", "oculus.classify.train", *recipe, "-o", str(final),
-                           "--final-fit-from", str(select)], capture_output=True, text=True, env=env, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    command = [*train, *recipe, "-o", str(final), "--final-fit-from", str(select)]
+    first = subprocess.run([*command, "--session-epochs", "1"], capture_output=True, text=True, env=env, timeout=300)
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert "paused after epoch 1 of 2" in first.stdout and not (final / "card.json").exists()
+    resumed = subprocess.run([*command, "--resume"], capture_output=True, text=True, env=env, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+
     card = json.loads((final / "card.json").read_text())
     split = card["training_data"]["split"]
     fit = card["training"]["final_fit"]
-    assert fit["images"] == split["train"] + split["validation"] and fit["epochs"] == chosen["training"]["best_epoch"]
-    assert card["training"]["epochs_run"] == chosen["training"]["best_epoch"]
+    assert fit["images"] == split["train"] + split["validation"] and fit["epochs"] == 2
+    assert card["training"]["epochs_run"] == 2 and len(card["training"]["history"]["loss"]) == 2
+    assert [s["from_epoch"] for s in card["training"]["sessions"]] == [0, 1]
     assert "val_accuracy" not in card["training"]["history"]  # nothing held out while fitting
     assert card["temperature"] == chosen["temperature"]
     assert card["validation"]["accuracy"] == chosen["validation"]["accuracy"] and "selection run" in card["validation"]["note"]
-    assert f"--final-fit-from {select}" in card["command"]
-    assert np.isfinite(load_classifier(final / "card.json").probabilities([load_image(sorted((data / "glioma").iterdir())[0])])).all()
+    assert f"--final-fit-from {select}" in card["command"] and "--resume" not in card["command"]
+    image = load_image(sorted((data / "glioma").iterdir())[0])
+    assert np.isfinite(load_classifier(final / "card.json").probabilities([image])).all()
