@@ -20,15 +20,15 @@ from __future__ import annotations
 import argparse
 import filecmp
 import os
-import resource
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 import zipfile
 from pathlib import Path
+
+from timed_command import timed_command
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = ROOT / ".venv" / "bin" / "python"
@@ -36,14 +36,9 @@ PYTHON = ROOT / ".venv" / "bin" / "python"
 
 def run_once(source: Path, label_map: Path, out: Path, extra: list[str]) -> tuple[float, float]:
     """(wall, CPU) seconds of one ``oculus mesh`` with ``source``'s engine."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.perf_counter()
-    subprocess.run([str(PYTHON), "-m", "oculus.cli", "mesh", str(label_map), "-o", str(out), *extra],
-                   env={**os.environ, "PYTHONPATH": str(source / "sagemaker")}, cwd=source,
-                   stdout=subprocess.DEVNULL, check=True)
-    wall = time.perf_counter() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return wall, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    measured = timed_command([PYTHON, "-m", "oculus.cli", "mesh", label_map, "-o", out, *extra],
+                             env={**os.environ, "PYTHONPATH": str(source / "sagemaker")}, cwd=source)
+    return measured["wall_s"], measured["cpu_s"]
 
 
 def differences(old: Path, new: Path) -> list[str]:

@@ -23,6 +23,7 @@ run of each with the least CPU time is reported). Command:
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import resource
@@ -33,6 +34,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from timed_command import timed_command
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "sagemaker"))
@@ -126,28 +128,15 @@ def measure_baseline(labels_path: str) -> dict:
 
 
 def measure_cli(labels_path: str, reduction: str | None) -> dict:
-    """``oculus mesh FILE -o OUT [--reduction-percent R]`` as a user runs it, start-up included.
-
-    Peak RSS is the largest of the CLI process and its meshing workers (``ru_maxrss`` of
-    waited-for children is the largest single one); CPU seconds cover all of them.
-    """
-    command = [str(ROOT / ".venv" / "bin" / "oculus"), "mesh", labels_path, "-o", ""]
-    if reduction is not None:
-        command += ["--reduction-percent", reduction]
-    script = (
-        "import json, resource, subprocess, sys, tempfile, time\n"
-        "with tempfile.TemporaryDirectory() as out:\n"
-        "    command = sys.argv[1:]; command[4] = out\n"
-        "    started = time.perf_counter()\n"
-        "    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)\n"
-        "    wall = time.perf_counter() - started\n"
-        "    report = json.load(open(out + '/report.json'))\n"
-        "kids = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
-        "print(json.dumps({'wall_s': wall, 'cpu_s': kids.ru_utime + kids.ru_stime,\n"
-        "                  'triangles': report['totals']['triangles'], 'peak_rss_mb': kids.ru_maxrss / 1024}))\n"
-    )
-    done = subprocess.run([sys.executable, "-c", script, *command], capture_output=True, text=True, check=True)
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    """``oculus mesh FILE -o OUT [--reduction-percent R]`` as a user runs it, start-up included:
+    wall, CPU (the CLI and its meshing workers), peak RSS (the largest of them), triangles."""
+    with tempfile.TemporaryDirectory() as out:
+        command = [str(ROOT / ".venv" / "bin" / "oculus"), "mesh", labels_path, "-o", out]
+        if reduction is not None:
+            command += ["--reduction-percent", reduction]
+        measured = timed_command(command)
+        measured["triangles"] = json.loads((Path(out) / "report.json").read_text())["totals"]["triangles"]
+    return measured
 
 
 def main(repeat: int = 1) -> None:
@@ -183,7 +172,9 @@ def main(repeat: int = 1) -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] == "--child":
+    if len(sys.argv) == 3 and sys.argv[1] == "--child":  # the baseline's own process (internal)
         child(sys.argv[2])
     else:
-        main(int(sys.argv[2]) if len(sys.argv) == 3 and sys.argv[1] == "--repeat" else 1)
+        parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+        parser.add_argument("--repeat", type=int, default=1, help="runs of each side; the least CPU of them is reported")
+        main(parser.parse_args().repeat)

@@ -172,6 +172,20 @@ def recipe(args) -> dict:
             if k in RECIPE_ARGS and not (k == "final_fit_from" and v is None)}
 
 
+def recipe_difference(recorded: dict, mine: dict) -> str | None:
+    """Why two recipes differ (None: they are the same). Folders are compared resolved:
+    ../shared/data and /work/shared/data are one folder."""
+    def comparable(r: dict) -> dict:
+        return {k: str(Path(v).resolve()) if k in ("data_dir", "final_fit_from") and v is not None else v
+                for k, v in r.items()}
+
+    a, b = comparable(recorded), comparable(mine)
+    if a == b:
+        return None
+    return "recipe differs: " + ", ".join(f"{k} {recorded.get(k)!r} vs {mine.get(k)!r}"
+                                          for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k))
+
+
 def selection_run(args) -> dict:
     """What a final fit takes from its selection run: epoch count, temperature, validation metrics."""
     run = args.final_fit_from
@@ -184,14 +198,11 @@ def selection_run(args) -> dict:
         raise SystemExit(f"--final-fit-from {run}: the selection run is not finished (its best epoch may still "
                          f"change); finish it with --resume first")
 
-    def same_data(r: dict) -> dict:  # ../shared/data and /work/shared/data are one folder
-        return {**r, "data_dir": str(Path(r["data_dir"]).resolve())}
-
     mine = {k: v for k, v in recipe(args).items() if k != "final_fit_from"}
-    if same_data(state["recipe"]) != same_data(mine):
-        raise SystemExit(f"--final-fit-from: recipe differs from the selection run's: {state['recipe']} vs {mine}")
+    if why := recipe_difference(state["recipe"], mine):
+        raise SystemExit(f"--final-fit-from {run}: {why} (the selection run's vs this command's)")
     return {"run": str(run), "epochs": int(state["best_epoch"]), "temperature": float(card["temperature"]),
-            "validation": card["validation"], "command": card.get("command"), "images": None}
+            "validation": card["validation"], "command": card.get("command")}
 
 
 def read_state(out: Path) -> dict | None:
@@ -308,7 +319,7 @@ def split_card(args, data, splits: Splits) -> dict:
 
 
 def build_card(args, spec, size, data, splits: Splits, metrics, history, export_diff, params, state,
-               final_fit: dict | None = None) -> dict:
+               final_fit: dict | None = None, fit_images: int | None = None) -> dict:
     y = data.labels
     card = {
         "schema": "oculus.model-card/1",
@@ -344,7 +355,7 @@ def build_card(args, spec, size, data, splits: Splits, metrics, history, export_
                      "loss": "categorical cross-entropy, label smoothing 0.05, class weights (balanced)",
                      "augmentation": "horizontal flip, rotation +-15 deg, zoom +-12 %, shift +-6 %, brightness +-12 %, contrast +-20 %",
                      "early_stopping": f"val_accuracy, patience {args.patience} counted from epoch {args.epochs // 2}, best weights restored",
-                     "status": run_status(args, history, state),
+                     "status": run_status(args, history, state, final_fit),
                      "history": history, "wall_seconds": state.get("wall_seconds"),
                      "sessions": state.get("sessions", []),
                      "machine": machine_description()},
@@ -358,7 +369,7 @@ def build_card(args, spec, size, data, splits: Splits, metrics, history, export_
     }
     if final_fit:
         card["training"]["final_fit"] = {
-            "trained_on": "train + validation", "images": final_fit["images"],
+            "trained_on": "train + validation", "images": fit_images,
             "epochs": final_fit["epochs"], "selection_run": final_fit["run"],
             "selection_command": final_fit["command"],
             "why": "the recipe, epoch count and temperature were chosen on the validation split by the selection "
@@ -369,10 +380,13 @@ def build_card(args, spec, size, data, splits: Splits, metrics, history, export_
     return card
 
 
-def run_status(args, history: dict, state: dict) -> str:
+def run_status(args, history: dict, state: dict, final_fit: dict | None = None) -> str:
     run = history.get("epochs_run") or 0
-    if args.final_fit_from:
+    if final_fit and run >= final_fit["epochs"]:
         return f"complete: final fit, {run} epochs on train + validation"
+    if final_fit:  # packaged with --finalize-from before the fit's last epoch
+        return (f"partial: final fit stopped after epoch {run} of {final_fit['epochs']}, packaged from that "
+                f"epoch's checkpoint; the recorded command with --resume continues the fit")
     if state.get("stopped_early"):
         return f"complete: early stop after epoch {run} (best {history.get('best_epoch')})"
     if run >= args.epochs:
@@ -401,8 +415,8 @@ def start_state(args, model) -> tuple[object, dict]:
 
     state = read_state(args.out)
     if args.resume and state is not None:
-        if state["recipe"] != recipe(args):
-            raise SystemExit(f"--resume: recipe differs from the checkpoint's: {state['recipe']} vs {recipe(args)}")
+        if why := recipe_difference(state["recipe"], recipe(args)):
+            raise SystemExit(f"--resume: {why} (the checkpoint's vs this command's)")
         model = keras.models.load_model(args.out / LAST_CHECKPOINT)  # with optimizer state and step count
         print(f"resuming after epoch {state['epoch']} (best {state['best_epoch']})", flush=True)
     else:
@@ -438,8 +452,6 @@ def main(argv: list[str] | None = None) -> int:
     print(f"images {len(data.labels)}  train {len(tr)}  val {len(va)}  final_test {len(splits.final_test)}  "
           f"groups {len(np.unique(splits.groups))}  load {time.time() - started:.1f}s", flush=True)
     fit_on = np.concatenate([tr, va]) if final_fit else tr
-    if final_fit:
-        final_fit["images"] = int(len(fit_on))
     # the validation pipeline is built either way: the ONNX export is checked on its images
     train, val = make_datasets(data.pixels[fit_on], data.labels[fit_on], data.pixels[va], data.labels[va],
                                spec, args.batch_size, init_seed)
@@ -474,7 +486,8 @@ def main(argv: list[str] | None = None) -> int:
 
     model.save(args.out / "model.keras")
     diff = export_onnx(model, args.out / "model.onnx", check_inputs=val_x[:64])
-    card = build_card(args, spec, size, data, splits, metrics, history, diff, model.count_params(), state, final_fit)
+    card = build_card(args, spec, size, data, splits, metrics, history, diff, model.count_params(), state, final_fit,
+                      fit_images=int(len(fit_on)))
     (args.out / "card.json").write_text(json.dumps(card, indent=2) + "\n")
     print(f"wrote {args.out}/card.json  val accuracy {metrics['accuracy']}  {time.time() - started:.0f}s", flush=True)
     return 0

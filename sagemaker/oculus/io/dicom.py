@@ -22,12 +22,12 @@ from pathlib import Path
 
 import numpy as np
 import pydicom
-from nibabel import orientations as ornt
 from pydicom import uid as dcm_uid
 from pydicom.dataset import Dataset
 from pydicom.pixels import get_decoder
 
 from ..errors import CorruptFileError, InputError, InvalidGeometryError
+from ..nib import nib
 from ..volume import DicomSource, Volume
 from .budget import check_deflated_dicom
 from .checks import check_finite, check_size, check_spacing
@@ -293,8 +293,9 @@ def _affine_las(stack: _Stack, first: np.ndarray, step: np.ndarray, shape: tuple
     lps[:3, 3] = first
     ras = np.diag([-1.0, -1.0, 1.0, 1.0]) @ lps
     check_spacing(ras)
-    transform = ornt.ornt_transform(ornt.io_orientation(ras), ornt.axcodes2ornt(_TARGET_AXES))
-    return ras @ ornt.inv_ornt_aff(transform, shape), transform
+    transform = nib.orientations.ornt_transform(
+        nib.orientations.io_orientation(ras), nib.orientations.axcodes2ornt(_TARGET_AXES))
+    return ras @ nib.orientations.inv_ornt_aff(transform, shape), transform
 
 
 # --- assembling voxels -----------------------------------------------------------------------
@@ -328,7 +329,7 @@ def _to_volume(stack: _Stack, pixels_of, *, modality, source_format: str, max_by
     if regrid is not None:
         block = _interpolate(block, regrid)
     data = np.transpose(block, (2, 1, 0))  # [column, row, slice] as in dicom2nifti
-    data = np.ascontiguousarray(ornt.apply_orientation(data, transform))
+    data = np.ascontiguousarray(nib.orientations.apply_orientation(data, transform))
     data = _narrow(data)
     check_finite(data)
     return Volume(data=data, affine=affine, source_format=source_format,

@@ -227,9 +227,9 @@ def validated_roi_subset(options: SegmentOptions, names: dict[int, str]) -> list
 
 def labels_on_volume_grid(seg_img, volume: Volume) -> tuple[np.ndarray, list[str]]:
     """The label array on ``volume``'s own grid, resampled (nearest) only if TotalSegmentator moved it."""
+    # oculus.nib first (nibabel without pydicom), whichever of the two a process meets first
+    from ..nib import nib  # noqa: I001
     from nibabel.processing import resample_from_to
-
-    from ..nib import nib
 
     same_grid = tuple(seg_img.shape[:3]) == volume.shape and np.allclose(
         seg_img.affine, volume.affine, atol=1e-3

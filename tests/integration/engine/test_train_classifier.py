@@ -22,10 +22,15 @@ pytestmark = [
 SAGEMAKER = Path(__file__).resolve().parents[3] / "sagemaker"
 
 
-def test_train_command_writes_a_loadable_card_and_onnx(shared_data, tmp_path):
+@pytest.fixture
+def env() -> dict:
+    """The training and ensemble commands' environment: this checkout's engine first."""
+    return {**os.environ, "PYTHONPATH": f"{SAGEMAKER}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+
+
+def test_train_command_writes_a_loadable_card_and_onnx(shared_data, tmp_path, env):
     data = shared_data / "brain-mri" / "Training"
     out = tmp_path / "model"
-    env = {**os.environ, "PYTHONPATH": f"{SAGEMAKER}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
     proc = subprocess.run(
         [sys.executable, "-m", "oculus.classify.train", str(data), "-o", str(out),
          "--epochs", "1", "--image-size", "32", "--limit-per-class", "8", "--seed", "1337"],
@@ -51,11 +56,10 @@ def test_train_command_writes_a_loadable_card_and_onnx(shared_data, tmp_path):
     assert answer["model"]["name"] == card["name"]
 
 
-def test_two_init_seeds_share_the_split_and_ensemble_into_one_model(shared_data, tmp_path):
+def test_two_init_seeds_share_the_split_and_ensemble_into_one_model(shared_data, tmp_path, env):
     """--init-seed changes only init/shuffle/augmentation; the ensemble command combines the runs
     (with flip TTA) into one card + one ONNX + one Keras file that the runtime loads unchanged."""
     data = shared_data / "brain-mri" / "Training"
-    env = {**os.environ, "PYTHONPATH": f"{SAGEMAKER}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
     outs = [tmp_path / "a", tmp_path / "b"]
     for out, init in zip(outs, ("1", "2"), strict=True):
         proc = subprocess.run(
@@ -84,12 +88,11 @@ def test_two_init_seeds_share_the_split_and_ensemble_into_one_model(shared_data,
     assert np.max(np.abs(p_onnx - p_keras)) < 1e-4
 
 
-def test_a_paused_run_resumes_from_its_checkpoint_and_records_one_recipe(shared_data, tmp_path):
+def test_a_paused_run_resumes_from_its_checkpoint_and_records_one_recipe(shared_data, tmp_path, env):
     """--session-epochs 1 stops after the first epoch's checkpoint; the same command with --resume
     continues with the saved optimizer state and writes one card with the whole history."""
     data = shared_data / "brain-mri" / "Training"
     out = tmp_path / "model"
-    env = {**os.environ, "PYTHONPATH": f"{SAGEMAKER}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
     recipe = [sys.executable, "-m", "oculus.classify.train", str(data), "-o", str(out), "--epochs", "2",
               "--image-size", "32", "--limit-per-class", "8", "--patience", "5"]
     first = subprocess.run([*recipe, "--session-epochs", "1"], capture_output=True, text=True, env=env, timeout=300)
@@ -103,7 +106,9 @@ def test_a_paused_run_resumes_from_its_checkpoint_and_records_one_recipe(shared_
     changed = subprocess.run([*recipe[:-1], "6", "--resume"], capture_output=True, text=True, env=env, timeout=300)
     assert changed.returncode != 0 and "recipe differs" in changed.stderr
 
-    resumed = subprocess.run([*recipe, "--resume"], capture_output=True, text=True, env=env, timeout=300)
+    # the same folder spelled another way is the same recipe
+    respelled = [*recipe[:3], str(data.parent / ".." / data.parent.name / data.name), *recipe[4:]]
+    resumed = subprocess.run([*respelled, "--resume"], capture_output=True, text=True, env=env, timeout=300)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert "resuming after epoch 1" in resumed.stdout
     card = json.loads((out / "card.json").read_text())
@@ -113,12 +118,11 @@ def test_a_paused_run_resumes_from_its_checkpoint_and_records_one_recipe(shared_
     assert "--resume" not in card["command"] and "--epochs 2" in card["command"]
 
 
-def test_a_final_fit_repeats_the_selection_runs_epochs_on_train_and_validation(shared_data, tmp_path):
+def test_a_final_fit_repeats_the_selection_runs_epochs_on_train_and_validation(shared_data, tmp_path, env):
     """--final-fit-from: same recipe, trained on train + validation for the selection run's best
     epoch count (not --epochs), no early stopping, the selection run's temperature and validation
     numbers; it pauses and resumes like any run, and refuses another recipe or an unfinished run."""
     data = shared_data / "brain-mri" / "Training"
-    env = {**os.environ, "PYTHONPATH": f"{SAGEMAKER}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
     train = [sys.executable, "-m", "oculus.classify.train"]
     recipe = [str(data), "--epochs", "3", "--image-size", "32", "--limit-per-class", "8", "--patience", "1"]
     select, final = tmp_path / "select", tmp_path / "final"
@@ -145,6 +149,11 @@ def test_a_final_fit_repeats_the_selection_runs_epochs_on_train_and_validation(s
     first = subprocess.run([*command, "--session-epochs", "1"], capture_output=True, text=True, env=env, timeout=300)
     assert first.returncode == 0, first.stderr[-3000:]
     assert "paused after epoch 1 of 2" in first.stdout and not (final / "card.json").exists()
+    packaged = subprocess.run([*command, "--finalize-from", str(final / "checkpoint_last.keras")],
+                              capture_output=True, text=True, env=env, timeout=300)
+    assert packaged.returncode == 0, packaged.stderr[-3000:]
+    status = json.loads((final / "card.json").read_text())["training"]["status"]
+    assert status.startswith("partial: final fit stopped after epoch 1 of 2"), status
     resumed = subprocess.run([*command, "--resume"], capture_output=True, text=True, env=env, timeout=300)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
 
@@ -153,6 +162,7 @@ def test_a_final_fit_repeats_the_selection_runs_epochs_on_train_and_validation(s
     fit = card["training"]["final_fit"]
     assert fit["images"] == split["train"] + split["validation"] and fit["epochs"] == 2
     assert card["training"]["epochs_run"] == 2 and len(card["training"]["history"]["loss"]) == 2
+    assert card["training"]["status"] == "complete: final fit, 2 epochs on train + validation"
     assert [s["from_epoch"] for s in card["training"]["sessions"]] == [0, 1]
     assert "val_accuracy" not in card["training"]["history"]  # nothing held out while fitting
     assert card["temperature"] == chosen["temperature"]

@@ -91,3 +91,45 @@ def test_no_tumor_threshold_excludes_misses_until_the_upper_bound_is_within_the_
 def test_miss_rate_upper_bound_matches_the_rule_of_three():
     assert abs(miss_rate_upper_bound(0, 300) - 3 / 300) < 5e-4
     assert miss_rate_upper_bound(5, 5) == 1.0
+
+
+def test_metrics_agree_with_scikit_learn_on_random_predictions():
+    """The card's metrics against an independent implementation, absent classes included."""
+    from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
+
+    rng = np.random.default_rng(7)
+    for trial in range(20):
+        labels = rng.integers(0, 4, size=300)
+        preds = np.where(rng.random(300) < 0.7, labels, rng.integers(0, 4, size=300))
+        if trial % 5 == 0:  # a class never predicted: its precision is 0, as sklearn's zero_division=0
+            preds[preds == 2] = 1
+        ours = classification_metrics(labels, preds, CLASSES)
+        assert ours["accuracy"] == round(accuracy_score(labels, preds), 4)
+        assert ours["confusion_matrix"] == confusion_matrix(labels, preds, labels=range(4)).tolist()
+        p, r, f, s = precision_recall_fscore_support(labels, preds, labels=range(4), zero_division=0)
+        for i, name in enumerate(CLASSES):
+            row = ours["per_class"][name]
+            assert (row["precision"], row["recall"], row["f1"], row["support"]) == (
+                round(p[i], 4), round(r[i], 4), round(f[i], 4), s[i])
+
+
+def test_ece_agrees_with_scipys_binned_sums():
+    """Top-label ECE = sum over equal-width confidence bins of |correct - confidence| / N."""
+    from scipy.stats import binned_statistic
+
+    rng = np.random.default_rng(3)
+    probs = softmax(rng.normal(0, 2.5, size=(5000, 4)), 1.0)
+    labels = rng.integers(0, 4, size=5000)
+    conf = probs.max(axis=1)
+    gap = (probs.argmax(axis=1) == labels) - conf
+    sums, _, _ = binned_statistic(conf, gap, statistic="sum", bins=15, range=(0.0, 1.0))
+    assert abs(expected_calibration_error(probs, labels) - np.abs(sums).sum() / len(labels)) < 1e-12
+
+
+def test_miss_rate_upper_bound_is_scipys_exact_binomial_interval():
+    """One-sided 95 % Clopper-Pearson = the upper end of the two-sided 90 % exact interval."""
+    from scipy.stats import binomtest
+
+    for missed, n in ((0, 400), (1, 400), (4, 400), (3, 50), (17, 1311)):
+        exact = binomtest(missed, n).proportion_ci(confidence_level=0.90, method="exact").high
+        assert abs(miss_rate_upper_bound(missed, n) - exact) < 1e-12
