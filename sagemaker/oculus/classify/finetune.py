@@ -38,7 +38,14 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 
 from oculus.classify.dataset import CLASSES, honest_splits, load_image_set
-from oculus.classify.train import DEFAULT_THRESHOLD, code_version, evaluate, recipe_argv, split_card
+from oculus.classify.train import (
+    DEFAULT_THRESHOLD,
+    code_version,
+    evaluate,
+    model_io_card,
+    recipe_argv,
+    split_card,
+)
 
 ARCH = "efficientnet-lite0"
 #: Grayscale 0-255 pixels scaled to [0, 1] by the runtime, as for the from-scratch networks.
@@ -255,13 +262,7 @@ def build_card(args, argv, data, splits, metrics, state, export_diff, params) ->
         "version": args.version or datetime.now(UTC).strftime("%Y.%m.%d"),
         "task": "brain-mri-tumor-classification",
         "classes": list(CLASSES),
-        "files": {"onnx": "model.onnx"},
-        "default_format": "onnx",
-        "input": {"shape": [size, size, 1], "layout": "NHWC", "dtype": "float32", "name": "image"},
-        "output": {"kind": "logits", "apply": "softmax(logits / temperature)"},
-        "preprocessing": {**PREPROCESSING, "size": [size, size],
-                          "description": f"convert to grayscale (Pillow), resize to {size}x{size} with Pillow bilinear, "
-                                         f"float32 pixel * {PREPROCESSING['scale']:.8g} + 0.0"},
+        **model_io_card(PREPROCESSING, size, {"onnx": "model.onnx"}),  # ONNX only: the network is PyTorch
         "temperature": metrics["calibration"]["temperature"],
         "confidence_threshold": DEFAULT_THRESHOLD,
         "architecture": {

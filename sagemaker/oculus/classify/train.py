@@ -318,6 +318,20 @@ def split_card(args, data, splits: Splits) -> dict:
             "images_in_multi_image_groups": int(np.sum(np.bincount(groups)[groups] > 1))}
 
 
+def model_io_card(spec: dict, size: int, files: dict) -> dict:
+    """The card's files, input, output and preprocessing: what the serving runtime reads."""
+    return {
+        "files": files,
+        "default_format": "onnx",
+        "input": {"shape": [size, size, 1 if spec["color_mode"] == "grayscale" else 3], "layout": "NHWC",
+                  "dtype": "float32", "name": "image"},
+        "output": {"kind": "logits", "apply": "softmax(logits / temperature)"},
+        "preprocessing": {**spec, "size": [size, size],
+                          "description": f"convert to {spec['color_mode']} (Pillow), resize to {size}x{size} with "
+                                         f"Pillow {spec['resize']}, float32 pixel * {spec['scale']:.8g} + {spec['offset']}"},
+    }
+
+
 def build_card(args, spec, size, data, splits: Splits, metrics, history, export_diff, params, state,
                final_fit: dict | None = None, fit_images: int | None = None) -> dict:
     y = data.labels
@@ -327,14 +341,7 @@ def build_card(args, spec, size, data, splits: Splits, metrics, history, export_
         "version": args.version or datetime.now(UTC).strftime("%Y.%m.%d"),
         "task": "brain-mri-tumor-classification",
         "classes": list(CLASSES),
-        "files": {"onnx": "model.onnx", "keras": "model.keras"},
-        "default_format": "onnx",
-        "input": {"shape": [size, size, 1 if spec["color_mode"] == "grayscale" else 3], "layout": "NHWC",
-                  "dtype": "float32", "name": "image"},
-        "output": {"kind": "logits", "apply": "softmax(logits / temperature)"},
-        "preprocessing": {**spec, "size": [size, size],
-                          "description": f"convert to {spec['color_mode']} (Pillow), resize to {size}x{size} with "
-                                         f"Pillow {spec['resize']}, float32 pixel * {spec['scale']:.8g} + {spec['offset']}"},
+        **model_io_card(spec, size, {"onnx": "model.onnx", "keras": "model.keras"}),
         "temperature": metrics["calibration"]["temperature"],
         "confidence_threshold": DEFAULT_THRESHOLD,
         "architecture": {"name": args.arch, "parameters": int(params),
