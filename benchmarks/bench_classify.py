@@ -95,7 +95,7 @@ def main() -> int:
             ood_ms = timed(partial(clf.out_of_distribution, image), args.runs, args.warmup)
             e2e_ms = timed(partial(clf.classify, image), args.runs, args.warmup)
             answer = clf.classify(image)
-            size_mb = sum(clf.card.model_file(f)[1].stat().st_size for f in clf.card.data["files"]) / 2**20
+            size_mb = sum(f.stat().st_size for fmt in clf.card.data["files"] for f in clf.card.model_files(fmt)) / 2**20
             baseline = baseline or e2e_ms[0]
             print(f"{version} {fmt:5s} load {load_s:5.2f}s | model median {model_ms[0]:6.2f} ms p95 {model_ms[1]:6.2f}"
                   f" | OOD check {ood_ms[0]:5.2f} ms | end-to-end median {e2e_ms[0]:6.2f} ms p95 {e2e_ms[1]:6.2f}"

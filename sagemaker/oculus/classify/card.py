@@ -71,7 +71,21 @@ class ModelCard:
             raise ModelError(f"{fmt} model must end in {FORMATS.get(fmt)}, got {path.name}", code="model_card_invalid")
         if not path.is_file():
             raise ModelError(f"model file {path.name} named by {self.path.name} does not exist", code="model_missing")
+        for weights in self._external_data(fmt, path):
+            if not weights.is_file():
+                raise ModelError(f"model weights {weights.name} named by {self.path.name} do not exist",
+                                 code="model_missing")
         return fmt, path
+
+    def _external_data(self, fmt: str, model: Path) -> list[Path]:
+        # where onnxruntime reads them: beside the model file
+        return [model.parent / name for name in self.data.get("external_data", {}).get(fmt, [])]
+
+    def model_files(self, fmt: str | None = None) -> list[Path]:
+        """Every file the model needs: the model file, then the weight files an ONNX graph keeps
+        beside it (``external_data``: an ensemble's members, one file each)."""
+        fmt, path = self.model_file(fmt)
+        return [path, *self._external_data(fmt, path)]
 
 
 def read_model_json(path: Path, what: str) -> Any:

@@ -1,7 +1,7 @@
 """Fine-tune an ImageNet-pretrained EfficientNet-Lite0 (PyTorch) on the brain-MRI training split.
 
     python -m oculus.classify.finetune DATA_DIR -o OUT_DIR [--epochs 6] [--image-size 192]
-        [--seed 1337] [--init-seed 1] [--version V] [--resume] [--session-epochs N]
+        [--seed 1337] [--init-seed 1] [--version V] [--resume] [--session-epochs N] [--device cpu|cuda|auto]
 
 The from-scratch networks (``oculus.classify.train``) stalled at ~97.4 % on the final test split;
 the published results on this dataset (98.8-99.3 %) start from ImageNet weights. The weights here
@@ -18,6 +18,11 @@ gives), and Lite0's own input normalisation ((x - 127) / 128 on 0-255 pixels) si
 exported model, so the serving runtime is unchanged. Writes ``model.onnx`` + ``card.json`` (no
 Keras file: this network is PyTorch; the ONNX export is checked against PyTorch on validation
 images). Every epoch writes a checkpoint (model, optimizer, history); ``--resume`` continues.
+
+The CPU is the reproducible default; ``--device cuda`` (or ``auto``) trains on a GPU where one is
+present. The random stream (shuffling, augmentation parameters) is drawn on the CPU either way, so
+the device changes only floating-point rounding, and a run may resume on another device; each
+session in the card records the machine and device it ran on.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ from oculus.classify.train import (
     evaluate,
     model_io_card,
     recipe_argv,
+    recipe_difference,
     split_card,
 )
 
@@ -69,7 +75,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--version", default=None)
     ap.add_argument("--resume", action="store_true", help="continue from OUT_DIR's last checkpoint (same recipe)")
     ap.add_argument("--session-epochs", type=int, default=None, help="pause cleanly after N epochs this session")
+    ap.add_argument("--device", choices=("cpu", "cuda", "auto"), default="cpu",
+                    help="where to train (not part of the recipe); the CPU is the reproducible default")
     return ap.parse_args(argv)
+
+
+def training_device(choice: str) -> torch.device:
+    if choice == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("--device cuda: no CUDA GPU is available here (torch.cuda.is_available() is False)")
+    return torch.device("cuda" if choice == "cuda" or (choice == "auto" and torch.cuda.is_available()) else "cpu")
 
 
 def pretrained_weights() -> Path:
@@ -103,15 +117,16 @@ def build_network(num_classes: int = len(CLASSES)) -> GrayInput:
 
 def augment(x, generator):
     """Per-image random flip, rotation +-15 deg, zoom +-12 %, shift +-6 %, brightness +-12 %,
-    contrast +-20 % (train's families), as one batched affine resampling. x: (N, 1, H, W) in [0, 1]."""
+    contrast +-20 % (train's families), as one batched affine resampling. x: (N, 1, H, W) in [0, 1]
+    on any device; the parameters are drawn from ``generator`` on the CPU (one stream everywhere)."""
     n = x.shape[0]
 
     def uniform(low, high):
-        return torch.rand(n, generator=generator) * (high - low) + low
+        return (torch.rand(n, generator=generator) * (high - low) + low).to(x.device)
 
     angle = uniform(-15, 15) * math.pi / 180
     zoom = uniform(0.88, 1.12)
-    flip = torch.where(torch.rand(n, generator=generator) < 0.5, -1.0, 1.0)
+    flip = torch.where(torch.rand(n, generator=generator) < 0.5, -1.0, 1.0).to(x.device)
     cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
     theta = torch.stack([torch.stack([cos * flip, -sin, uniform(-0.12, 0.12)], 1),
                          torch.stack([sin * flip, cos, uniform(-0.12, 0.12)], 1)], 1)
@@ -124,11 +139,12 @@ def augment(x, generator):
 
 def logits_of(model, pixels: np.ndarray, batch: int = 64) -> np.ndarray:
     model.eval()
+    device = next(model.parameters()).device
     out = []
     with torch.no_grad():
         for start in range(0, len(pixels), batch):
-            x = torch.from_numpy(pixels[start:start + batch].astype(np.float32) / 255.0)
-            out.append(model(x).numpy())
+            x = torch.from_numpy(pixels[start:start + batch].astype(np.float32) / 255.0).to(device)
+            out.append(model(x).cpu().numpy())
     return np.concatenate(out)
 
 
@@ -154,14 +170,18 @@ def export_onnx(model, path: Path, check: np.ndarray) -> float:
     return diff
 
 
-def machine_description() -> str:
+def machine_description(device: torch.device | None = None) -> str:
     gpus = torch.cuda.device_count()
-    return f"{platform.machine()}, {os.cpu_count()} CPU cores, {gpus or 'no'} GPU{'s' if gpus != 1 else ''}"
+    where = f"{platform.machine()}, {os.cpu_count()} CPU cores, {gpus or 'no'} GPU{'s' if gpus != 1 else ''}"
+    if device is not None:
+        where += f"; trained on {torch.cuda.get_device_name(device) if device.type == 'cuda' else 'the CPU'}"
+    return where
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     argv = list(sys.argv[1:] if argv is None else argv)
+    device = training_device(args.device)
     started = time.time()
     torch.manual_seed(args.init_seed)
     generator = torch.Generator().manual_seed(args.init_seed)
@@ -173,31 +193,31 @@ def main(argv: list[str] | None = None) -> int:
     print(f"images {len(data.labels)}  train {len(tr)}  val {len(va)}  final_test {len(splits.final_test)}  "
           f"load {time.time() - started:.1f}s", flush=True)
 
-    model = build_network().to(memory_format=torch.channels_last)  # ~1.4x faster convolutions on CPU
+    model = build_network().to(device, memory_format=torch.channels_last)  # ~1.4x faster convolutions on CPU
     steps_per_epoch = int(np.ceil(len(tr) / args.batch_size))
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=args.lr, total_steps=args.epochs * steps_per_epoch,
                                                    pct_start=1 / max(args.epochs, 1) / 2, anneal_strategy="cos")
     counts = np.bincount(data.labels[tr], minlength=len(CLASSES))
     weights = torch.tensor(len(tr) / (len(CLASSES) * counts), dtype=torch.float32)
-    loss_fn = torch.nn.CrossEntropyLoss(weight=weights, label_smoothing=0.05)
+    loss_fn = torch.nn.CrossEntropyLoss(weight=weights.to(device), label_smoothing=0.05)
     state = {"recipe": recipe(args), "epoch": 0, "history": {"loss": [], "accuracy": [], "val_accuracy": []},
              "best_epoch": None, "wall_seconds": 0.0, "sessions": []}
     if state_path.is_file():
         saved = json.loads(state_path.read_text())
         if not args.resume:
             raise SystemExit(f"{args.out} holds a checkpoint: pass --resume or use another folder")
-        if saved["recipe"] != state["recipe"]:
-            raise SystemExit(f"--resume: recipe differs: {saved['recipe']} vs {state['recipe']}")
-        checkpoint = torch.load(args.out / CHECKPOINT, weights_only=False)
+        if difference := recipe_difference(saved["recipe"], state["recipe"]):
+            raise SystemExit(f"--resume: {difference}")
+        checkpoint = torch.load(args.out / CHECKPOINT, weights_only=False, map_location=device)
         model.load_state_dict(checkpoint["model"])
         optimizer.load_state_dict(checkpoint["optimizer"])
         schedule.load_state_dict(checkpoint["schedule"])
-        generator.set_state(checkpoint["generator"])
+        generator.set_state(checkpoint["generator"].cpu())  # a CPU generator, whatever the device
         state = saved
         print(f"resuming after epoch {state['epoch']} (best {state['best_epoch']})", flush=True)
     state["sessions"].append({"started": datetime.now(UTC).isoformat(timespec="seconds"),
-                              "from_epoch": state["epoch"], "machine": machine_description()})
+                              "from_epoch": state["epoch"], "machine": machine_description(device)})
     wall_before = state["wall_seconds"]
 
     x_train = torch.from_numpy(data.pixels[tr]).permute(0, 3, 1, 2)  # uint8 (N, 1, H, W)
@@ -213,8 +233,8 @@ def main(argv: list[str] | None = None) -> int:
         total_loss, correct = 0.0, 0
         for start in range(0, len(tr), args.batch_size):
             idx = order[start:start + args.batch_size]
-            x = augment(x_train[idx].float() / 255.0, generator).permute(0, 2, 3, 1)
-            y = y_train[idx]
+            x = augment(x_train[idx].to(device).float() / 255.0, generator).permute(0, 2, 3, 1)
+            y = y_train[idx].to(device)
             optimizer.zero_grad()
             logits = model(x)
             loss = loss_fn(logits, y)
@@ -240,7 +260,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"epoch {epoch}/{args.epochs}  loss {hist['loss'][-1]}  accuracy {hist['accuracy'][-1]}  "
               f"val_accuracy {val_acc:.4f}  {time.time() - started:.0f}s", flush=True)
 
-    model.load_state_dict(torch.load(args.out / "best.pt"))
+    model.load_state_dict(torch.load(args.out / "best.pt", map_location="cpu"))
+    model = model.cpu()  # evaluated and exported on the CPU, where it is served
     metrics = evaluate(logits_of(model, data.pixels[va]), data.labels[va])
     print(json.dumps({k: metrics[k] for k in ("accuracy", "per_class", "confusion_matrix", "calibration")}), flush=True)
     diff = export_onnx(model, args.out / "model.onnx", data.pixels[va][:64])

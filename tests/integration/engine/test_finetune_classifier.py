@@ -70,3 +70,54 @@ def test_finetune_pauses_resumes_and_writes_a_servable_onnx_card(shared_data, tm
     image = load_image(sorted((data / "meningioma").iterdir())[0])
     answer = classifier.classify(image)
     assert abs(sum(answer["probabilities"].values()) - 1) < 1e-3 and answer["model"]["version"] == "t1"
+
+
+def test_two_finetuned_members_ensemble_into_one_onnx_model(shared_data, tmp_path):
+    """Members without a Keras file combine at the ONNX level: one model.onnx, checked against the
+    mean of the members' own ONNX logits, that the runtime serves like any version."""
+    data = shared_data / "brain-mri" / "Training"
+    env = {**os.environ, "PYTHONPATH": f"{SAGEMAKER}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    outs = [tmp_path / "a", tmp_path / "b"]
+    for out, init in zip(outs, ("1", "2"), strict=True):
+        proc = subprocess.run([sys.executable, "-m", "oculus.classify.finetune", str(data), "-o", str(out), "--epochs", "1",
+                               "--image-size", "64", "--limit-per-class", "8", "--init-seed", init],
+                              capture_output=True, text=True, env=env, timeout=300)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+    ens = tmp_path / "ens"
+    proc = subprocess.run([sys.executable, "-m", "oculus.classify.ensemble", str(data), "-o", str(ens),
+                           "--limit-per-class", "8", "--no-tta", "--member", str(outs[0]), "--member", str(outs[1]),
+                           "--version", "e1"], capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    card = json.loads((ens / "card.json").read_text())
+    assert card["files"] == {"onnx": "model.onnx"}
+    assert card["external_data"] == {"onnx": ["member0.onnx_data", "member1.onnx_data"]}
+    assert sorted(p.name for p in ens.iterdir()) == ["card.json", "member0.onnx_data", "member1.onnx_data", "model.onnx"]
+    assert card["architecture"]["name"] == "ensemble of 2 x efficientnet-lite0" and card["ensemble"]["tta"] is None
+    assert card["onnx_export_max_abs_diff"] < 1e-4 and "mean of the members' own ONNX logits" in card["export_check"]
+    assert "final_test" not in card and "selection" not in card
+    assert {"ensemble", "ensemble + flip TTA"} <= set(card["ensemble"]["variants_on_validation"])
+
+    image = load_image(sorted((data / "pituitary").iterdir())[0])
+    members = [load_classifier(o / "card.json") for o in outs]
+    combined = load_classifier(ens / "card.json")
+    batch = combined.preprocess_batch([image])  # the same pixels reach every member: one card's preprocessing
+    np.testing.assert_allclose(combined.backend(batch), np.mean([m.backend(batch) for m in members], 0), atol=1e-4)
+    answer = combined.classify(image)
+    assert answer["model"]["version"] == "e1" and abs(sum(answer["probabilities"].values()) - 1) < 1e-3
+
+
+def test_the_cpu_is_the_default_device_and_cuda_is_refused_where_there_is_none(monkeypatch):
+    """--device: cpu by default (the reproducible path); auto takes a GPU only where one is present;
+    an explicit cuda without one is a clear error, never a silent fall-back to the CPU."""
+    import torch
+
+    from oculus.classify.finetune import parse_args, training_device
+
+    assert parse_args(["data", "-o", "out"]).device == "cpu"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert training_device("cpu").type == training_device("auto").type == "cpu"
+    with pytest.raises(SystemExit, match="no CUDA GPU is available"):
+        training_device("cuda")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert training_device("auto").type == training_device("cuda").type == "cuda"
+    assert training_device("cpu").type == "cpu"
