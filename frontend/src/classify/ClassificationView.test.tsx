@@ -63,6 +63,12 @@ describe('ClassificationView', () => {
     await waitFor(() => expect(screen.getByAltText(/Tr-gl_0010.jpg/)).toBeInTheDocument());
   });
 
+  it('never rounds a probability to certainty', () => {
+    show({ confidence: 0.9998, top2: [{ class: 'glioma', probability: 0.9998 }, { class: 'meningioma', probability: 0.0001 }] });
+    expect(screen.getByTestId('verdict')).toHaveTextContent('Glioma > 99.9 %');
+    expect(screen.getByTestId('verdict')).not.toHaveTextContent('100.0 %');
+  });
+
   it('says "No tumour" only for the verdict no_tumor', () => {
     show({ verdict: 'no_tumor', predicted_class: 'no_tumor', is_tumor: false, confidence: 0.991 });
     expect(screen.getByTestId('verdict')).toHaveTextContent('No tumour 99.1 %');

@@ -12,7 +12,8 @@ export const CLASS_LABELS: Record<TumorClass, string> = {
   pituitary: 'Pituitary tumour',
 };
 
-const pct = (p: number) => `${(p * 100).toFixed(1)} %`;
+// one decimal, never rounded up to a certain 100 % or down to 0 % (a model's 99.96 % is not certainty)
+const pct = (p: number) => (p >= 0.9995 ? '> 99.9 %' : p < 0.0005 ? '< 0.1 %' : `${(p * 100).toFixed(1)} %`);
 
 /**
  * The answer's verdict. An answer from before verdicts existed never reads "No tumour": its

@@ -58,6 +58,16 @@ class KerasBackend:
         return self._to_numpy(self.model(batch, training=False))
 
 
+def percent(p: float) -> str:
+    """A model's probability for people, one decimal; never rounded up to a certain 100 % or down to
+    0 %. (Thresholds are settings, printed exactly.)"""
+    if p >= 0.9995:
+        return "> 99.9%"
+    if p < 0.0005:
+        return "< 0.1%"
+    return f"{p:.1%}"
+
+
 def recommendation(verdict: str, top2: list[dict[str, Any]], reason: str | None = None) -> str:
     """Plain-language advice for the person who uploaded the image, by verdict."""
     (first, p1), (second, p2) = ((t["class"], t["probability"]) for t in top2)
@@ -66,12 +76,12 @@ def recommendation(verdict: str, top2: list[dict[str, Any]], reason: str | None 
                 f"the scan. {RESEARCH_ONLY}")
     if verdict == NEEDS_REVIEW:
         return (f"Uncertain — needs review: the model cannot tell confidently; its top two answers are "
-                f"{READABLE[first]} ({p1:.0%}) and {READABLE[second]} ({p2:.0%}). This result must not be relied "
+                f"{READABLE[first]} ({percent(p1)}) and {READABLE[second]} ({percent(p2)}). This result must not be relied "
                 f"on: please have a radiologist review the scan. {RESEARCH_ONLY}")
     if verdict == NO_TUMOR:
-        return (f"The model found no sign of a glioma, meningioma or pituitary tumour ({p1:.0%} confidence). This "
+        return (f"The model found no sign of a glioma, meningioma or pituitary tumour ({percent(p1)} confidence). This "
                 f"does not rule out other conditions; discuss any symptoms with a doctor. {RESEARCH_ONLY}")
-    return (f"The model found features most consistent with {READABLE[first]} ({p1:.0%} confidence). Please have "
+    return (f"The model found features most consistent with {READABLE[first]} ({percent(p1)} confidence). Please have "
             f"a radiologist or neurologist review the scan. {RESEARCH_ONLY}")
 
 
@@ -80,9 +90,9 @@ def review_reason(verdict: str, top2: list[dict[str, Any]], card: ModelCard) -> 
         return None
     p1 = top2[0]["probability"]
     if p1 < card.threshold:
-        return f"The model is only {p1:.0%} confident, below its {card.threshold:.0%} threshold."
-    return (f"'No tumour' is stated only above {card.no_tumor_threshold:.0%} calibrated confidence, so that at most "
-            f"1 % of tumour images get it; this image scored {p1:.0%}.")
+        return f"The model is only {percent(p1)} confident, below its {card.threshold * 100:g}% threshold."
+    return (f"'No tumour' is stated only above {card.no_tumor_threshold * 100:g}% calibrated confidence, so that at most "
+            f"1 % of tumour images get it; this image scored {percent(p1)}.")
 
 
 class Classifier:
