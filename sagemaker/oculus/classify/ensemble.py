@@ -38,7 +38,7 @@ import numpy as np
 
 from oculus.classify.calibration import classification_metrics
 from oculus.classify.dataset import honest_splits, load_image_set
-from oculus.classify.export import INPUT_NAME
+from oculus.classify.export import INPUT_NAME, onnx_predict
 from oculus.errors import ModelError
 
 
@@ -147,6 +147,7 @@ def save_with_member_weights(model, path: Path) -> list[str]:
     Returns the weight files' names, in member order, for the card."""
     import re
 
+    import onnx
     from onnx import external_data_helper, numpy_helper
 
     locations: dict[int, str] = {}
@@ -162,17 +163,8 @@ def save_with_member_weights(model, path: Path) -> list[str]:
     names = [locations[i] for i in sorted(locations)]
     for name in names:
         (path.parent / name).unlink(missing_ok=True)  # onnx appends to an existing data file
-    import onnx
-
     onnx.save(model, str(path))
     return names
-
-
-def onnx_logits(path: Path, x: np.ndarray, batch: int = 64) -> np.ndarray:
-    import onnxruntime as ort
-
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    return np.concatenate([session.run(None, {INPUT_NAME: x[s:s + batch]})[0] for s in range(0, len(x), batch)])
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -230,8 +222,8 @@ def main(argv: list[str] | None = None) -> int:
         flipped = [np.asarray(m.predict(mirrored, batch_size=64, verbose=0)) for m in members]
     else:
         onnx_files = [d / c["files"]["onnx"] for d, c in zip(args.member, cards, strict=True)]
-        plain = [onnx_logits(f, x) for f in onnx_files]
-        flipped = [onnx_logits(f, mirrored) for f in onnx_files]
+        plain = [onnx_predict(f, x) for f in onnx_files]
+        flipped = [onnx_predict(f, mirrored) for f in onnx_files]
     variants = {}
     for i, d in enumerate(args.member):
         variants[f"member {i} ({d.name})"] = _summary(classification_metrics(y, plain[i].argmax(1), tuple(base["classes"])))
@@ -263,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
 
         tmp = args.out / "model.tmp.onnx"
         weights = save_with_member_weights(onnx_ensemble(onnx_files, tta=args.tta), tmp)
-        logits = onnx_logits(tmp, x)
+        logits = onnx_predict(tmp, x)
         diff = float(np.max(np.abs(logits - expected)))
         if diff > ONNX_COMBINE_TOLERANCE:
             tmp.unlink()
@@ -276,8 +268,8 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps({k: metrics[k] for k in ("accuracy", "per_class", "confusion_matrix", "calibration")}), flush=True)
 
     card = copy.deepcopy(base)
-    for stale in ("final_test", "ood", "assessment", "selection", "no_tumor_threshold"):
-        card.pop(stale, None)  # a member's assessment is not the ensemble's: `assess --write` measures it again
+    for stale in ("final_test", "ood", "assessment", "selection", "no_tumor_threshold", "external_data"):
+        card.pop(stale, None)  # a member's assessment and files are not the ensemble's: `assess --write` measures it again
     card.update({
         **model_io_card(spec, size, files),
         "version": args.version or datetime.now(UTC).strftime("%Y.%m.%d"),
@@ -310,7 +302,6 @@ def main(argv: list[str] | None = None) -> int:
     })
     if card["export_check"] is None:
         del card["export_check"]
-    card.pop("external_data", None)
     if weights:  # the ONNX graph's weight files, which travel with model.onnx
         card["external_data"] = {"onnx": weights}
     (args.out / "card.json").write_text(json.dumps(card, indent=2) + "\n")

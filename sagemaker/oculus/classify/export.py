@@ -61,11 +61,13 @@ def freeze_captured_constants(proto, concrete):
     return proto
 
 
-def onnx_predict(path: Path, inputs: np.ndarray) -> np.ndarray:
+def onnx_predict(path: Path, inputs: np.ndarray, batch: int = 64) -> np.ndarray:
+    """The ONNX model's outputs on ``inputs``, ``batch`` images per run (bounded memory)."""
     import onnxruntime as ort
 
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    return sess.run(None, {sess.get_inputs()[0].name: inputs.astype(np.float32)})[0]
+    name, x = sess.get_inputs()[0].name, inputs.astype(np.float32)
+    return np.concatenate([sess.run(None, {name: x[s:s + batch]})[0] for s in range(0, len(x), batch)])
 
 
 def max_output_difference(model, onnx_path: Path, inputs: np.ndarray) -> float:

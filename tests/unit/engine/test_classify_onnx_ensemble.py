@@ -8,7 +8,8 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from oculus.classify.ensemble import onnx_ensemble, onnx_logits, save_with_member_weights
+from oculus.classify.ensemble import onnx_ensemble, save_with_member_weights
+from oculus.classify.export import onnx_predict
 from oculus.errors import ModelError
 
 H, W, K = 12, 10, 4  # each member's weights (1,920 bytes) are big enough to leave the graph
@@ -44,9 +45,9 @@ def images():
 def test_the_combined_graph_is_the_mean_of_the_members(members, images, tmp_path):
     path = tmp_path / "ensemble.onnx"
     onnx.save(onnx_ensemble(members, tta=False), str(path))
-    each = [onnx_logits(m, images) for m in members]
+    each = [onnx_predict(m, images) for m in members]
     assert np.std(np.array(each), axis=0).max() > 0.1  # the members disagree, so the mean is informative
-    np.testing.assert_allclose(onnx_logits(path, images), np.mean(each, 0), atol=1e-5)
+    np.testing.assert_allclose(onnx_predict(path, images), np.mean(each, 0), atol=1e-5)
     combined = onnx.load(str(path))
     assert [i.name for i in combined.graph.input] == ["image"] and [o.name for o in combined.graph.output] == ["logits"]
     assert len(combined.graph.initializer) == 2 * len(members)  # every member's weights, once
@@ -56,12 +57,12 @@ def test_flip_tta_averages_each_member_over_the_image_and_its_mirror(members, im
     path = tmp_path / "ensemble_tta.onnx"
     onnx.save(onnx_ensemble(members, tta=True), str(path))
     mirrored = np.ascontiguousarray(images[:, :, ::-1, :])
-    views = [onnx_logits(m, v) for m in members for v in (images, mirrored)]
-    got = onnx_logits(path, images)
+    views = [onnx_predict(m, v) for m in members for v in (images, mirrored)]
+    got = onnx_predict(path, images)
     np.testing.assert_allclose(got, np.mean(views, 0), atol=1e-5)
     assert np.max(np.abs(got - np.mean(views[::2], 0))) > 1e-3  # the mirror view is really used
     # batch of one, as the serving runtime sends it
-    np.testing.assert_allclose(onnx_logits(path, images[:1]), got[:1], atol=1e-5)
+    np.testing.assert_allclose(onnx_predict(path, images[:1]), got[:1], atol=1e-5)
 
 
 def test_a_member_with_another_input_name_is_refused(members, tmp_path):
@@ -82,5 +83,5 @@ def test_each_members_weights_are_saved_in_their_own_file_beside_the_graph(membe
     assert names == ["member0.onnx_data", "member1.onnx_data", "member2.onnx_data"]
     assert all((out / n).stat().st_size == H * W * K * 4 for n in names)
     assert (out / "model.onnx").stat().st_size < H * W * K * 4
-    np.testing.assert_allclose(onnx_logits(out / "model.onnx", images),
-                               np.mean([onnx_logits(m, images) for m in members], 0), atol=1e-5)
+    np.testing.assert_allclose(onnx_predict(out / "model.onnx", images),
+                               np.mean([onnx_predict(m, images) for m in members], 0), atol=1e-5)
